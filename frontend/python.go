@@ -1,0 +1,89 @@
+package frontend
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/shabunble/shabunble/frontend/spec"
+	bkllb "github.com/shabunble/shabunble/llb"
+)
+
+var pythonNameRe = regexp.MustCompile(`^python(3\.[0-9]+)$`)
+
+// pythonDirs are searched in order: the official images install their own
+// Python in /usr/local/bin, distro packages in /usr/bin.
+var pythonDirs = []string{"/usr/local/bin", "/usr/bin"}
+
+// interpreter is a python3.N program found in an image.
+type interpreter struct {
+	Path, Version string
+}
+
+// findPython looks in the image's files for its python3.N interpreter.
+// When the image's entrypoint names one, that one wins; otherwise the first
+// found in pythonDirs does.
+func (b *builder) findPython(ctx context.Context, img bkllb.Image) (interpreter, error) {
+	ref, err := b.solve(ctx, img.State)
+	if err != nil {
+		return interpreter{}, err
+	}
+	var found []interpreter
+	for _, dir := range pythonDirs {
+		entries, err := ref.ReadDir(ctx, client.ReadDirRequest{Path: dir, IncludePattern: "python3.*"})
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if m := pythonNameRe.FindStringSubmatch(e.Path); m != nil {
+				found = append(found, interpreter{Path: path.Join(dir, e.Path), Version: m[1]})
+			}
+		}
+	}
+	if len(found) == 0 {
+		return interpreter{}, fmt.Errorf("image %s has no python3.N interpreter in %v", img.Ref, pythonDirs)
+	}
+	if img.Config != nil && len(img.Config.Config.Entrypoint) > 0 {
+		ep := img.Config.Config.Entrypoint[0]
+		if i := slices.IndexFunc(found, func(p interpreter) bool { return p.Path == ep }); i >= 0 {
+			return found[i], nil
+		}
+	}
+	return found[0], nil
+}
+
+// pythons finds both interpreters and insists that they are the same
+// major.minor, since the packages installed with one must import in the
+// other.
+func (b *builder) pythons(ctx context.Context, s *spec.Spec, build, deploy bkllb.Image) (bkllb.Python, error) {
+	bp, err := b.findPython(ctx, build)
+	if err != nil {
+		return bkllb.Python{}, s.Errorf("base.build", "pick a build image with Python 3", "%v", err)
+	}
+	dp, err := b.findPython(ctx, deploy)
+	if err != nil {
+		return bkllb.Python{}, s.Errorf("base.deploy", "pick a deploy image with Python 3", "%v", err)
+	}
+	if bp.Version != dp.Version {
+		return bkllb.Python{}, s.Errorf("base.build", "pick a build and a deploy image with the same Python major.minor",
+			"the build image %s has Python %s (%s) but the deploy image %s has Python %s (%s)",
+			build.Ref, bp.Version, bp.Path, deploy.Ref, dp.Version, dp.Path)
+	}
+	return bkllb.Python{Version: bp.Version, BuildInterpreter: bp.Path, DeployInterpreter: dp.Path}, nil
+}
+
+func (b *builder) solve(ctx context.Context, st llb.State) (client.Reference, error) {
+	def, err := st.Marshal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := b.c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: b.bc.CacheImports})
+	if err != nil {
+		return nil, err
+	}
+	return res.SingleRef()
+}
