@@ -98,10 +98,14 @@ func (s *Spec) validateEntrypoint() error {
 }
 
 func (s *Spec) validateRequirements() error {
-	if s.Requirements != "" && !inside(s.Requirements) {
-		return s.Errorf("requirements", "name a file relative to app, such as `requirements.txt`",
-			"requirements %q is outside app %q", s.Requirements, s.App)
+	if !s.Has("requirements") {
+		return nil
 	}
+	if s.Requirements == "" || !inside(s.Requirements) || path.Clean(s.Requirements) == "." {
+		return s.Errorf("requirements", "name a file relative to app, such as `requirements.txt`",
+			"requirements %q is not a file inside app %q", s.Requirements, s.App)
+	}
+	s.Requirements = path.Clean(s.Requirements)
 	return nil
 }
 
@@ -139,7 +143,8 @@ func (s *Spec) validateEnv() error {
 }
 
 func (s *Spec) validateBase() error {
-	for key, ref := range map[string]string{"base.build": s.Base.Build, "base.deploy": s.Base.Deploy} {
+	for _, b := range []struct{ key, ref string }{{"base.build", s.Base.Build}, {"base.deploy", s.Base.Deploy}} {
+		key, ref := b.key, b.ref
 		if _, err := reference.ParseNormalizedNamed(ref); err != nil {
 			return s.Errorf(key, "write an image reference such as docker.io/library/python:3.13-slim-trixie",
 				"%s %q is not a valid image reference: %v", key, ref, err)
