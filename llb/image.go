@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -50,7 +49,7 @@ func imageConfig(in Input, base *dockerspec.DockerOCIImage, entrypoint, env []st
 		})
 	}
 	if d.ok {
-		hist(fmt.Sprintf("COPY site-packages %s # pip install -r %s", SitePackages, path.Join(s.App, s.Requirements)), false)
+		hist(fmt.Sprintf("COPY site-packages %s # pip install -r %s", SitePackages, requirementsPath(s)), false)
 	}
 	hist(fmt.Sprintf("COPY %s %s", s.App, s.Workdir), false)
 	hist(fmt.Sprintf("ENTRYPOINT %s", jsonString(entrypoint)), true)

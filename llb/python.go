@@ -7,6 +7,7 @@ import (
 
 	bk "github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/util/system"
+	"github.com/shabunble/shabunble/frontend/spec"
 )
 
 // SitePackages is where the deploy image gets the app's dependencies.
@@ -36,10 +37,10 @@ func pythonDeps(in Input) deps {
 	if !in.HasRequirements {
 		return deps{}
 	}
-	s := in.Spec
+	req := requirementsPath(in.Spec)
 	manifest := bk.Scratch().File(
-		bk.Copy(in.Context, path.Join(s.App, s.Requirements), "/requirements.txt"),
-		in.stageOpts(StageBuild, "copy "+path.Join(s.App, s.Requirements), "requirements")...)
+		bk.Copy(in.Context, req, "/requirements.txt"),
+		in.stageOpts(StageBuild, "copy "+req, "requirements")...)
 	args := []string{in.Python.BuildInterpreter, "-m", "pip", "install",
 		"--disable-pip-version-check", "--no-warn-script-location", "--no-input",
 		"--root-user-action=ignore", "--target", "/out/site-packages", "-r", "/shabunble/requirements.txt"}
@@ -62,12 +63,22 @@ func pythonDeps(in Input) deps {
 			opts = append(opts, bk.AddEnv(k, v))
 		}
 	}
-	cons := in.stageOpts(StageBuild, "pip install -r "+path.Join(s.App, s.Requirements), "requirements")
+	cons := in.stageOpts(StageBuild, "pip install -r "+req, "requirements")
 	for _, c := range cons {
 		opts = append(opts, c)
 	}
 	run := in.Build.State.Run(opts...)
 	return deps{State: run.AddMount("/out", bk.Scratch()), ok: true}
+}
+
+// requirementsPath is the requirements file in the build context. With no
+// name in the spec it is the default one, never the app folder itself.
+func requirementsPath(s *spec.Spec) string {
+	name := s.Requirements
+	if name == "" {
+		name = spec.DefaultRequirements
+	}
+	return path.Join(s.App, name)
 }
 
 func pathEnv(img Image) string {
@@ -80,7 +91,6 @@ func pathEnv(img Image) string {
 	}
 	return system.DefaultPathEnvUnix
 }
-
 
 // pythonEntrypoint is the whole command: the interpreter, the app file and
 // the spec's arguments. With no CMD and no shell, arguments given at run
