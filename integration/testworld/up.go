@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -46,6 +47,11 @@ func runUp(ctx context.Context, withFrontend bool) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("testworld up must run as root (buildkitd, runc, dpkg-deb ownership)")
 	}
+	unlock, err := lockWorld(p)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := ensureHostPackages(); err != nil {
 		return err
 	}
@@ -257,4 +263,32 @@ func runDown() error {
 	}
 	done()
 	return nil
+}
+
+// lockWorld serializes `up` runs on one checkout and, since they write
+// the same cache entries, across checkouts: flocks on .world/lock and on
+// the cache dir's lock.
+func lockWorld(p *paths) (func(), error) {
+	var files []*os.File
+	unlock := func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	for _, name := range []string{filepath.Join(p.world, "lock"), filepath.Join(p.cache, "lock")} {
+		f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			unlock()
+			return nil, err
+		}
+		files = append(files, f)
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			logf("waiting for another testworld up (%s) ...", name)
+			if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+				unlock()
+				return nil, err
+			}
+		}
+	}
+	return unlock, nil
 }
