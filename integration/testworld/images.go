@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -28,7 +29,7 @@ import (
 
 // imageGen is bumped whenever the way images are assembled changes, to
 // invalidate cached layouts.
-const imageGen = "4"
+const imageGen = "5"
 
 // archs are the platforms every base image is built for. arm64 is file
 // content only: nothing in the world executes it.
@@ -157,12 +158,25 @@ func ensureImage(p *paths, roots map[string]*aptRoot, r recipe) (*baseImage, err
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	for _, arch := range archs {
-		img, size, err := buildArch(tmp, roots[arch], r)
-		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", r.ref(), arch, err)
+	// The arches are built concurrently (dpkg-deb and gzip are CPU-bound).
+	imgs := make([]v1.Image, len(archs))
+	sizes := make([]int64, len(archs))
+	errs := make([]error, len(archs))
+	var wg sync.WaitGroup
+	for i, arch := range archs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			imgs[i], sizes[i], errs[i] = buildArch(tmp, roots[arch], r)
+		}()
+	}
+	wg.Wait()
+	for i, arch := range archs {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("%s %s: %w", r.ref(), arch, errs[i])
 		}
-		bi.sizes[arch] = size
+		img := imgs[i]
+		bi.sizes[arch] = sizes[i]
 		cf, _ := img.ConfigFile()
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{
 			Platform: &v1.Platform{OS: "linux", Architecture: arch, Variant: cf.Variant},
@@ -182,7 +196,18 @@ func ensureImage(p *paths, roots map[string]*aptRoot, r recipe) (*baseImage, err
 		return nil, err
 	}
 	_ = os.RemoveAll(dir)
-	return bi, os.Rename(out, dir)
+	if err := os.Rename(out, dir); err != nil {
+		return nil, err
+	}
+	// Drop stale layouts of the same image (older package lists/recipes).
+	old, _ := filepath.Glob(strings.TrimSuffix(dir, key) + "*")
+	for _, o := range old {
+		if o != dir && len(o) == len(dir) {
+			logf("image %s: removing stale %s", r.ref(), o)
+			_ = os.RemoveAll(o)
+		}
+	}
+	return bi, nil
 }
 
 // index loads the image index from the layout.
