@@ -1,6 +1,8 @@
 package world_test
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,4 +112,35 @@ func hasEnvPrefix(env []string, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// TestPipPrivateIndex proves the private index needs the credential.
+func TestPipPrivateIndex(t *testing.T) {
+	w := world.Load(t)
+	get := func(user, pw string) (int, string) {
+		req, err := http.NewRequest("GET", w.PipPrivateIndex+"markupsafe/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if user != "" {
+			req.SetBasicAuth(user, pw)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("", ""); code != http.StatusUnauthorized {
+		t.Errorf("no credential: got %d, want 401", code)
+	}
+	if code, _ := get(w.PipPrivateUser, "wrong"); code != http.StatusUnauthorized {
+		t.Errorf("wrong password: got %d, want 401", code)
+	}
+	code, body := get(w.PipPrivateUser, w.PipPrivatePassword)
+	if code != http.StatusOK || !strings.Contains(body, "cp313-cp313-linux_x86_64.whl#sha256=") {
+		t.Errorf("with credential: got %d %q", code, body)
+	}
 }
