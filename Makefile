@@ -28,6 +28,6 @@ frontend:
 test: world
 	$(WITH_WORLD) $(GO) test -count=1 -timeout 40m ./...
 
-## demo: TODO (frontend engineer fills in the recipe)
+## demo: build examples/python-basic through `# syntax=`, run it, show that no shell runs
 demo: world
-	@echo "demo: not implemented yet"
+	@$(WITH_WORLD) GO=$(GO) ./integration/demo/demo.sh

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -28,7 +29,7 @@ func step(name string) func() {
 }
 
 func main() {
-	root := &cobra.Command{Use: "testworld", Short: "offline test world for shabunble", SilenceUsage: true}
+	root := &cobra.Command{Use: "testworld", Short: "offline test world for shabunble", SilenceUsage: true, SilenceErrors: true}
 	var skipFrontend bool
 	up := &cobra.Command{
 		Use:   "up",
@@ -76,7 +77,14 @@ func main() {
 		},
 	})
 	root.AddCommand(serveCmd())
+	root.AddCommand(runCmd())
+	root.AddCommand(inspectCmd())
 	if err := root.Execute(); err != nil {
+		var ee exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
+		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}
 }

@@ -41,15 +41,21 @@ type World struct {
 	PipPrivatePassword string // SHABUNBLE_PIP_PRIVATE_PASSWORD
 	Dir                string // SHABUNBLE_WORLD, the .world directory
 	FrontendImage      string // SHABUNBLE_FRONTEND_IMAGE, ghcr.io/shabunble/shabunble:1
+	BuildxBin          string // SHABUNBLE_BUILDX, path of the buildx binary (also a docker CLI plugin in DockerConfig)
+	DockerConfig       string // DOCKER_CONFIG, the world's docker config dir: cli-plugins/docker-buildx and the BuildxBuilder builder
 	env                map[string]string
 }
+
+// BuildxBuilder is the name of the buildx builder (remote driver) that
+// `make world` creates in DockerConfig, pointed at the world's buildkitd.
+const BuildxBuilder = "shabunble-world"
 
 // Keys lists the env keys of a world, in .world/env.
 var Keys = []string{
 	"BUILDKIT_HOST", "SHABUNBLE_BUILDCTL", "SHABUNBLE_BUILDKITD", "SHABUNBLE_RUNC",
 	"SHABUNBLE_REGISTRY", "SHABUNBLE_PIP_INDEX", "SHABUNBLE_PIP_PRIVATE_INDEX",
 	"SHABUNBLE_PIP_PRIVATE_USER", "SHABUNBLE_PIP_PRIVATE_PASSWORD", "SHABUNBLE_WORLD",
-	"SHABUNBLE_FRONTEND_IMAGE",
+	"SHABUNBLE_FRONTEND_IMAGE", "SHABUNBLE_BUILDX", "DOCKER_CONFIG",
 }
 
 // Load returns the world, from the exported env vars if SHABUNBLE_WORLD and
@@ -57,6 +63,16 @@ var Keys = []string{
 // with instructions if the world is not ready.
 func Load(t testing.TB) *World {
 	t.Helper()
+	w, err := Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// Open is Load for code that is not a test (such as `testworld run`): it
+// returns an error, with the same instructions, if the world is not ready.
+func Open() (*World, error) {
 	env := map[string]string{}
 	if os.Getenv("SHABUNBLE_WORLD") != "" && os.Getenv("BUILDKIT_HOST") != "" {
 		for _, k := range Keys {
@@ -68,7 +84,7 @@ func Load(t testing.TB) *World {
 			env, err = readEnv(file)
 		}
 		if err != nil {
-			t.Fatalf("test world not ready (%v): run `make world` in the repo root", err)
+			return nil, fmt.Errorf("test world not ready (%v): run `make world` in the repo root", err)
 		}
 	}
 	w := &World{
@@ -76,19 +92,20 @@ func Load(t testing.TB) *World {
 		RuncBin: env["SHABUNBLE_RUNC"], Registry: env["SHABUNBLE_REGISTRY"], PipIndex: env["SHABUNBLE_PIP_INDEX"],
 		PipPrivateIndex: env["SHABUNBLE_PIP_PRIVATE_INDEX"], PipPrivateUser: env["SHABUNBLE_PIP_PRIVATE_USER"],
 		PipPrivatePassword: env["SHABUNBLE_PIP_PRIVATE_PASSWORD"], Dir: env["SHABUNBLE_WORLD"],
-		FrontendImage: env["SHABUNBLE_FRONTEND_IMAGE"], env: env,
+		FrontendImage: env["SHABUNBLE_FRONTEND_IMAGE"], BuildxBin: env["SHABUNBLE_BUILDX"],
+		DockerConfig: env["DOCKER_CONFIG"], env: env,
 	}
 	for _, k := range []string{"BUILDKIT_HOST", "SHABUNBLE_BUILDCTL", "SHABUNBLE_RUNC", "SHABUNBLE_REGISTRY", "SHABUNBLE_WORLD"} {
 		if env[k] == "" {
-			t.Fatalf("test world env lacks %s: run `make world`", k)
+			return nil, fmt.Errorf("test world env lacks %s: run `make world`", k)
 		}
 	}
 	if sock := strings.TrimPrefix(w.BuildkitHost, "unix://"); sock != w.BuildkitHost {
 		if _, err := os.Stat(sock); err != nil {
-			t.Fatalf("buildkitd is not running (%v): run `make world`", err)
+			return nil, fmt.Errorf("buildkitd is not running (%v): run `make world`", err)
 		}
 	}
-	return w
+	return w, nil
 }
 
 func envFile() (string, error) {
@@ -150,6 +167,25 @@ func (w *World) Buildctl(t testing.TB, args ...string) (stdout, stderr string, e
 	return o.String(), e.String(), err
 }
 
+// Buildx runs the world's buildx binary with DOCKER_CONFIG set to the
+// world's docker config (where the BuildxBuilder builder lives) and returns
+// its output. It fails the test if the world has no buildx.
+func (w *World) Buildx(t testing.TB, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	if w.BuildxBin == "" || w.DockerConfig == "" {
+		t.Fatal("test world env lacks SHABUNBLE_BUILDX or DOCKER_CONFIG: run `make world`")
+	}
+	cmd := exec.Command(w.BuildxBin, args...)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+w.DockerConfig)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	if err != nil {
+		err = fmt.Errorf("buildx %s: %w", strings.Join(args, " "), err)
+	}
+	return o.String(), e.String(), err
+}
+
 // RunOpts tunes RunImage. Zero values mean "as the image says".
 type RunOpts struct {
 	Platform   string            // e.g. "linux/amd64" (default)
@@ -161,6 +197,8 @@ type RunOpts struct {
 	WorkingDir string            // overrides the image WorkingDir
 	Mounts     map[string]string // host path -> container path, bind-mounted read-only
 	Stdin      io.Reader
+	Stdout     io.Writer     // if set, the container's stdout is also copied here as it comes
+	Stderr     io.Writer     // if set, the container's stderr is also copied here as it comes
 	Timeout    time.Duration // default 60s
 }
 
@@ -176,12 +214,33 @@ type RunResult struct {
 // Platform "" means linux/amd64.
 func ImageConfig(t testing.TB, ociTar, platform string) v1.ConfigFile {
 	t.Helper()
-	img := loadImage(t, ociTar, platform)
+	cf, err := imageConfig(t.TempDir(), ociTar, platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cf
+}
+
+// ReadImageConfig is ImageConfig for code that is not a test.
+func ReadImageConfig(ociTar, platform string) (v1.ConfigFile, error) {
+	dir, err := os.MkdirTemp("", "shabunble-image-")
+	if err != nil {
+		return v1.ConfigFile{}, err
+	}
+	defer os.RemoveAll(dir)
+	return imageConfig(dir, ociTar, platform)
+}
+
+func imageConfig(dir, ociTar, platform string) (v1.ConfigFile, error) {
+	img, err := openImage(dir, ociTar, platform)
+	if err != nil {
+		return v1.ConfigFile{}, err
+	}
 	cf, err := img.ConfigFile()
 	if err != nil {
-		t.Fatalf("image config: %v", err)
+		return v1.ConfigFile{}, fmt.Errorf("image config: %w", err)
 	}
-	return *cf
+	return *cf, nil
 }
 
 // Rootfs extracts the flattened filesystem of the platform's image in an
@@ -189,49 +248,55 @@ func ImageConfig(t testing.TB, ociTar, platform string) v1.ConfigFile {
 // Owners, modes and setuid bits are preserved.
 func Rootfs(t testing.TB, ociTar, platform string) string {
 	t.Helper()
-	return extract(t, loadImage(t, ociTar, platform))
+	img, err := openImage(t.TempDir(), ociTar, platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootfs, err := extract(t.TempDir(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rootfs
 }
 
-func extract(t testing.TB, img v1.Image) string {
-	t.Helper()
-	dir := t.TempDir()
+// extract flattens img into dir/rootfs and returns that path.
+func extract(dir string, img v1.Image) (string, error) {
 	rootfs := filepath.Join(dir, "rootfs")
 	if err := os.Mkdir(rootfs, 0o755); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	rc := mutate.Extract(img)
 	defer rc.Close()
 	cmd := exec.Command("tar", "--numeric-owner", "-xpf", "-", "-C", rootfs)
 	cmd.Stdin = rc
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("extract rootfs: %v: %s", err, out)
+		return "", fmt.Errorf("extract rootfs: %v: %s", err, out)
 	}
-	return rootfs
+	return rootfs, nil
 }
 
-// loadImage opens the OCI layout tar and picks the image for platform.
-func loadImage(t testing.TB, ociTar, platform string) v1.Image {
-	t.Helper()
+// openImage unpacks the OCI layout tar into dir and picks the image for
+// platform ("" = linux/amd64).
+func openImage(dir, ociTar, platform string) (v1.Image, error) {
 	if platform == "" {
 		platform = "linux/amd64"
 	}
 	want, err := v1.ParsePlatform(platform)
 	if err != nil {
-		t.Fatalf("platform %q: %v", platform, err)
+		return nil, fmt.Errorf("platform %q: %v", platform, err)
 	}
-	dir := t.TempDir()
 	if out, err := exec.Command("tar", "-xf", ociTar, "-C", dir).CombinedOutput(); err != nil {
-		t.Fatalf("untar %s: %v: %s", ociTar, err, out)
+		return nil, fmt.Errorf("untar %s: %v: %s", ociTar, err, out)
 	}
 	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
-		t.Fatalf("%s is not an OCI layout: %v", ociTar, err)
+		return nil, fmt.Errorf("%s is not an OCI layout: %v", ociTar, err)
 	}
 	img, err := pick(idx, *want)
 	if err != nil {
-		t.Fatalf("%s: %v", ociTar, err)
+		return nil, fmt.Errorf("%s: %v", ociTar, err)
 	}
-	return img
+	return img, nil
 }
 
 // pick finds the image for want in idx, descending into nested indexes and
@@ -307,13 +372,41 @@ func (w *World) ImageConfig(t testing.TB, ociTar, platform string) v1.ConfigFile
 // RunImage is RunImage with this world's runc.
 func (w *World) RunImage(t testing.TB, ociTar string, opts RunOpts) (RunResult, error) {
 	t.Helper()
-	img := loadImage(t, ociTar, opts.Platform)
+	return w.run(t.TempDir(), ociTar, opts)
+}
+
+// Run is RunImage for code that is not a test (such as `testworld run`):
+// the image is unpacked into a temp dir that is removed when it returns.
+func (w *World) Run(ociTar string, opts RunOpts) (RunResult, error) {
+	dir, err := os.MkdirTemp("", "shabunble-run-")
+	if err != nil {
+		return RunResult{}, err
+	}
+	defer os.RemoveAll(dir)
+	return w.run(dir, ociTar, opts)
+}
+
+// run unpacks the image into dir (layout in dir/layout, bundle in
+// dir/bundle) and runs it.
+func (w *World) run(dir, ociTar string, opts RunOpts) (RunResult, error) {
+	layoutDir, bundle := filepath.Join(dir, "layout"), filepath.Join(dir, "bundle")
+	for _, d := range []string{layoutDir, bundle} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return RunResult{}, err
+		}
+	}
+	img, err := openImage(layoutDir, ociTar, opts.Platform)
+	if err != nil {
+		return RunResult{}, err
+	}
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return RunResult{}, err
 	}
-	rootfs := extract(t, img)
-	bundle := filepath.Dir(rootfs)
+	rootfs, err := extract(bundle, img)
+	if err != nil {
+		return RunResult{}, err
+	}
 	if out, err := exec.Command(w.RuncBin, "spec", "--bundle", bundle).CombinedOutput(); err != nil {
 		return RunResult{}, fmt.Errorf("runc spec: %v: %s", err, out)
 	}
@@ -395,7 +488,13 @@ func (w *World) RunImage(t testing.TB, ociTar string, opts RunOpts) (RunResult, 
 		return cmd.Process.Kill()
 	}
 	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr, cmd.Stdin = &o, &e, opts.Stdin
+	cmd.Stdout, cmd.Stderr, cmd.Stdin = io.Writer(&o), io.Writer(&e), opts.Stdin
+	if opts.Stdout != nil {
+		cmd.Stdout = io.MultiWriter(&o, opts.Stdout)
+	}
+	if opts.Stderr != nil {
+		cmd.Stderr = io.MultiWriter(&e, opts.Stderr)
+	}
 	err = cmd.Run()
 	res := RunResult{Stdout: o.String(), Stderr: e.String(), Args: args}
 	if ctx.Err() != nil {
