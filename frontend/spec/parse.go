@@ -214,7 +214,20 @@ func (s *Spec) decodeValue(n ast.Node, path string, f reflect.Value) error {
 			return s.atValue(n, path, fmt.Sprintf("%q must be a string", path), fmt.Sprintf("write `%s: value`", path))
 		}
 		f.SetString(v)
+	case reflect.Bool:
+		v, ok, err := s.scalar(n)
+		if err != nil {
+			return err
+		}
+		b, isBool := map[string]bool{"true": true, "false": false}[v]
+		if !ok || !isBool {
+			return s.atValue(n, path, fmt.Sprintf("%q must be true or false", path), fmt.Sprintf("write `%s: true`", path))
+		}
+		f.SetBool(b)
 	case reflect.Slice:
+		if f.Type() == reflect.TypeFor[[]Keep]() {
+			return s.decodeKeep(n, path, f)
+		}
 		n, err := s.unwrap(n)
 		if err != nil {
 			return err
@@ -295,4 +308,47 @@ func suggest(key string, fields map[string]int) string {
 		}
 	}
 	return "the known keys are " + strings.Join(names, ", ")
+}
+
+// decodeKeep decodes a list whose items are a name, or a one-key mapping
+// of a name to the reason it is kept.
+func (s *Spec) decodeKeep(n ast.Node, path string, f reflect.Value) error {
+	n, err := s.unwrap(n)
+	if err != nil {
+		return err
+	}
+	seq, ok := n.(*ast.SequenceNode)
+	if !ok {
+		return s.atValue(n, path, fmt.Sprintf("%q must be a list of programs", path), "write `keep: [sh, curl]`")
+	}
+	var out []Keep
+	for i, item := range seq.Values {
+		ipath := fmt.Sprintf("%s[%d]", path, i)
+		s.pos[ipath] = tokenPos(item.GetToken())
+		if v, ok, err := s.scalar(item); err != nil {
+			return err
+		} else if ok {
+			out = append(out, Keep{Name: v})
+			continue
+		}
+		m, ok := mappingOf(item)
+		if !ok || len(m) != 1 {
+			return s.at(item, ipath+" must be a program name, or `name: why`", "write `- curl: health check`")
+		}
+		name, err := s.key(m[0].Key)
+		if err != nil {
+			return err
+		}
+		s.pos[ipath] = tokenPos(m[0].Key.GetToken())
+		why, ok, err := s.scalar(m[0].Value)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return s.at(item, ipath+": the reason must be a string", "write `- curl: health check`")
+		}
+		out = append(out, Keep{Name: name, Why: why})
+	}
+	f.Set(reflect.ValueOf(out))
+	return nil
 }

@@ -160,6 +160,34 @@ func TestParseAccepts(t *testing.T) {
 	}
 }
 
+func TestParseDeployModes(t *testing.T) {
+	const head = "language: python\nentrypoint: [a.py]\n"
+	s, err := spec.Parse("shabunble.yaml", []byte(head+"deploy: scratch\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Base.Deploy != "" || s.Base.Build != spec.DefaultPythonBuild {
+		t.Errorf("scratch bases = %+v", s.Base)
+	}
+	s, err = spec.Parse("shabunble.yaml", []byte(head+"deploy: shell\nkeep:\n  - sh\n  - curl: health check\n  - /usr/bin/mkdir\nwritable: [/app/data]\npython: {bytecode: true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Base.Deploy != spec.DefaultShellDeploy {
+		t.Errorf("shell deploy base = %q", s.Base.Deploy)
+	}
+	want := []spec.Keep{{Name: "sh"}, {Name: "curl", Why: "health check"}, {Name: "/usr/bin/mkdir"}}
+	if !reflect.DeepEqual(s.Keep, want) {
+		t.Errorf("keep = %+v, want %+v", s.Keep, want)
+	}
+	if !s.Python.Bytecode || !reflect.DeepEqual(s.Writable, []string{"/app/data"}) {
+		t.Errorf("python = %+v, writable = %v", s.Python, s.Writable)
+	}
+	if p := s.Pos("keep[1]"); p.Line != 6 || p.Column != 5 {
+		t.Errorf("keep[1] at %+v", p)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	const head = "language: python\nentrypoint: [a.py]\n"
 	for _, c := range []struct {
@@ -193,8 +221,15 @@ func TestParseErrors(t *testing.T) {
 		{"missing language", "app: x\nentrypoint: [a.py]\n", 1, 1, "the spec has no `language`", "language: python"},
 		{"language node", "app: x\nlanguage: node\nentrypoint: [a.js]\n", 2, 1, `language "node" is not yet supported`, "language: python"},
 		{"language unknown", "language: cobol\nentrypoint: [a]\n", 1, 1, `unknown language "cobol"`, "language: python"},
-		{"deploy scratch", head + "deploy: scratch\n", 3, 1, `deploy mode "scratch" is not yet supported`, "deploy: distroless"},
-		{"deploy shell", head + "deploy: shell\n", 3, 1, `deploy mode "shell" is not yet supported`, "deploy: distroless"},
+		{"scratch with a base", head + "deploy: scratch\nbase: {deploy: x}\n", 4, 8, "deploy: scratch takes no base image", "remove base.deploy"},
+		{"keep without shell", head + "keep: [sh]\n", 3, 1, "keep only applies to deploy: shell", "deploy: shell"},
+		{"keep a pattern", head + "deploy: shell\nkeep: [sh, 'c*']\n", 4, 12, `keep "c*" is not a program name`, "absolute path"},
+		{"keep relative path", head + "deploy: shell\nkeep: [bin/sh]\n", 4, 8, `keep "bin/sh" is not a program name`, "absolute path"},
+		{"keep a list", head + "deploy: shell\nkeep: [[sh]]\n", 4, 8, "keep[0] must be a program name", "health check"},
+		{"keep a string", head + "deploy: shell\nkeep: sh\n", 4, 7, `"keep" must be a list of programs`, "keep: [sh, curl]"},
+		{"writable relative", head + "writable: [data]\n", 3, 12, `writable "data" must be an absolute folder`, "/app/data"},
+		{"bytecode not bool", head + "python: {bytecode: yes please}\n", 3, 20, `"python.bytecode" must be true or false`, "python.bytecode: true"},
+		{"unknown python key", head + "python: {stdlib: minimal}\n", 3, 10, `unknown key "python.stdlib"`, "bytecode"},
 		{"deploy unknown", head + "deploy: alpine\n", 3, 1, `unknown deploy mode "alpine"`, "distroless, scratch or shell"},
 		{"app parent", "language: python\napp: ../x\nentrypoint: [a.py]\n", 2, 1, `app "../x" is outside the build context`, "relative to the build context"},
 		{"app sneaky parent", "language: python\napp: a/../../x\nentrypoint: [a.py]\n", 2, 1, "outside the build context", "relative to the build context"},

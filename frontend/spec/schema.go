@@ -58,6 +58,11 @@ func patch(m map[string]any) {
 		}
 	}
 	set("entrypoint", "items", map[string]any{"type": scalar})
+	// A kept program is a name, or a one-key mapping of its name to why.
+	set("keep", "items", map[string]any{"oneOf": []any{
+		map[string]any{"type": "string"},
+		map[string]any{"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": map[string]any{"type": "string"}},
+	}})
 	set("env",
 		"additionalProperties", map[string]any{"type": append(scalar, "null")},
 		"propertyNames", map[string]any{"pattern": envNameRe.String()})

@@ -25,6 +25,15 @@ type Spec struct {
 	Workdir string `yaml:"workdir,omitempty" json:"workdir,omitempty" jsonschema:"default=/app"`
 	// Base overrides the build and deploy images.
 	Base Base `yaml:"base,omitempty" json:"base,omitempty"`
+	// Keep lists the only programs left runnable with deploy: shell. Each is
+	// a name looked up in the PATH folders, or an absolute path; written as
+	// `name: why`, it also says why it is kept.
+	Keep []Keep `yaml:"keep,omitempty" json:"keep,omitempty"`
+	// Writable lists folders the runtime user may write to. Everything
+	// else of the app and its environment is owned by root, read-only.
+	Writable []string `yaml:"writable,omitempty" json:"writable,omitempty"`
+	// Python holds options for language: python.
+	Python PythonOptions `yaml:"python,omitempty" json:"python,omitempty"`
 
 	// Filename is the spec file's name in the build context.
 	Filename string `yaml:"-" json:"-"`
@@ -39,6 +48,20 @@ type Base struct {
 	Build string `yaml:"build,omitempty" json:"build,omitempty"`
 	// Deploy is the image the app runs in.
 	Deploy string `yaml:"deploy,omitempty" json:"deploy,omitempty"`
+}
+
+// Keep is one program kept in a shell deploy image.
+type Keep struct {
+	// Name is the program's name in the PATH folders, or its absolute path.
+	Name string `json:"name"`
+	// Why is the reason it is kept, recorded in the image history.
+	Why string `json:"why,omitempty"`
+}
+
+// PythonOptions are the options for Python apps.
+type PythonOptions struct {
+	// Bytecode ships the app as .pyc files only, without its .py sources.
+	Bytecode bool `yaml:"bytecode,omitempty" json:"bytecode,omitempty"`
 }
 
 // Languages and deploy modes.
@@ -56,6 +79,7 @@ const (
 	DefaultRequirements = "requirements.txt"
 	DefaultPythonBuild  = "docker.io/library/python:3.13-slim-trixie"
 	DefaultPythonDeploy = "gcr.io/distroless/python3-debian13"
+	DefaultShellDeploy  = "docker.io/library/debian:trixie-slim"
 )
 
 // Position is a 1-based line and column in the spec file.

@@ -26,7 +26,9 @@ func (s *Spec) setDefaults() {
 		if s.Base.Build == "" {
 			s.Base.Build = DefaultPythonBuild
 		}
-		if s.Base.Deploy == "" {
+		if s.Base.Deploy == "" && s.Deploy == Shell {
+			s.Base.Deploy = DefaultShellDeploy
+		} else if s.Base.Deploy == "" && s.Deploy == Distroless {
 			s.Base.Deploy = DefaultPythonDeploy
 		}
 	}
@@ -58,12 +60,27 @@ func (s *Spec) validateLanguage() error {
 
 func (s *Spec) validateDeploy() error {
 	switch s.Deploy {
-	case Distroless:
-		return nil
-	case Scratch, Shell:
-		return s.Errorf("deploy", "use `deploy: distroless` for now", "deploy mode %q is not yet supported", s.Deploy)
+	case Distroless, Scratch, Shell:
+	default:
+		return s.Errorf("deploy", "use one of distroless, scratch or shell", "unknown deploy mode %q", s.Deploy)
 	}
-	return s.Errorf("deploy", "use one of distroless, scratch or shell", "unknown deploy mode %q", s.Deploy)
+	if s.Deploy == Scratch && s.Base.Deploy != "" {
+		return s.Errorf("base.deploy", "remove base.deploy: a scratch image starts from nothing", "deploy: scratch takes no base image")
+	}
+	if s.Deploy != Shell && len(s.Keep) > 0 {
+		return s.Errorf("keep", "remove keep, or use `deploy: shell`", "keep only applies to deploy: shell")
+	}
+	for i, k := range s.Keep {
+		if k.Name == "" || strings.ContainsAny(k.Name, "*?[\\") || (strings.Contains(k.Name, "/") && !path.IsAbs(k.Name)) {
+			return s.Errorf(fmt.Sprintf("keep[%d]", i), "name a program such as curl, or give its absolute path", "keep %q is not a program name", k.Name)
+		}
+	}
+	for i, w := range s.Writable {
+		if !path.IsAbs(w) || path.Clean(w) == "/" {
+			return s.Errorf(fmt.Sprintf("writable[%d]", i), "give an absolute folder such as /app/data", "writable %q must be an absolute folder other than /", w)
+		}
+	}
+	return nil
 }
 
 // inside reports whether p is a relative path that stays inside its root.
@@ -145,6 +162,9 @@ func (s *Spec) validateEnv() error {
 func (s *Spec) validateBase() error {
 	for _, b := range []struct{ key, ref string }{{"base.build", s.Base.Build}, {"base.deploy", s.Base.Deploy}} {
 		key, ref := b.key, b.ref
+		if ref == "" && key == "base.deploy" && s.Deploy == Scratch {
+			continue
+		}
 		if _, err := reference.ParseNormalizedNamed(ref); err != nil {
 			return s.Errorf(key, "write an image reference such as docker.io/library/python:3.13-slim-trixie",
 				"%s %q is not a valid image reference: %v", key, ref, err)
