@@ -59,6 +59,10 @@ func runUp(ctx context.Context, withFrontend bool) error {
 	if err != nil {
 		return err
 	}
+	buildx, err := ensureBuildx(p)
+	if err != nil {
+		return err
+	}
 	roots := map[string]*aptRoot{}
 	for _, arch := range archs {
 		a, err := newAptRoot(p, arch)
@@ -116,6 +120,10 @@ func runUp(ctx context.Context, withFrontend bool) error {
 	if err := ensureBuildkitd(p, t, &st, registry); err != nil {
 		return err
 	}
+	dockerConfig, err := ensureBuilder(p, buildx)
+	if err != nil {
+		return err
+	}
 	if err := st.save(p); err != nil {
 		return err
 	}
@@ -131,6 +139,8 @@ func runUp(ctx context.Context, withFrontend bool) error {
 		"SHABUNBLE_PIP_PRIVATE_PASSWORD": password,
 		"SHABUNBLE_WORLD":                p.world,
 		"SHABUNBLE_FRONTEND_IMAGE":       "ghcr.io/shabunble/shabunble:1",
+		"SHABUNBLE_BUILDX":               buildx,
+		"DOCKER_CONFIG":                  dockerConfig,
 	}
 	if err := writeEnv(p.envFile(), env); err != nil {
 		return err
