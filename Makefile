@@ -27,7 +27,15 @@ frontend:
 ## test: all tests, against the world
 test: world
 	$(WITH_WORLD) $(GO) test -count=1 -timeout 40m ./...
+	$(WITH_WORLD) $(GO) run ./bench -runs 1 -smoke -out $${TMPDIR:-/tmp}/shabunble-bench-smoke.md >/dev/null
 
 ## demo: build examples/python-basic through `# syntax=`, run it, show that no shell runs
 demo: world
 	@$(WITH_WORLD) GO=$(GO) ./integration/demo/demo.sh
+
+## bench: shabunble vs hand-written Dockerfiles on the same BuildKit; prints
+## the table and writes BENCHMARKS.md (BENCH_RUNS=1 is the smoke mode)
+BENCH_RUNS ?= 5
+.PHONY: bench
+bench: world
+	$(WITH_WORLD) $(GO) run ./bench -runs $(BENCH_RUNS) $(if $(filter 1,$(BENCH_RUNS)),-smoke) -out BENCHMARKS.md -command "make bench BENCH_RUNS=$(BENCH_RUNS)"

@@ -15,6 +15,7 @@ type goBenchResult struct {
 	NsOp, BytesOp, Allocs float64
 	Iterations            int
 	Command               string
+	Err                   string
 }
 
 // goBench runs BenchmarkParseAndLLB (spec parsing plus LLB generation and
@@ -102,14 +103,35 @@ func (b *bench) environment(command string) environment {
 		goBin = "go"
 	}
 	e.Go = run(goBin, "version")
-	e.Buildctl = run(b.w.buildctl, "--version")
-	e.Buildkitd = run(b.w.buildkitd, "--version")
+	e.Buildctl = "buildctl " + moduleVersion(b.w.buildctl)
+	e.Buildkitd = "buildkitd " + moduleVersion(b.w.buildkitd)
 	e.Runc = run(b.w.runc, "--version")
 	e.Commit = run("git", "rev-parse", "--short", "HEAD")
 	if st := run("git", "status", "--porcelain", "--untracked-files=no"); st != "" && !strings.HasPrefix(st, "unknown") {
 		e.Commit += " (with uncommitted changes)"
 	}
 	return e
+}
+
+// moduleVersion is the BuildKit module version a binary was built from
+// (`go version -m`): the world builds buildctl and buildkitd with
+// `go build`, so their --version says v0.0.0+unknown.
+func moduleVersion(bin string) string {
+	goBin := os.Getenv("GO")
+	if goBin == "" {
+		goBin = "go"
+	}
+	out, err := exec.Command(goBin, "version", "-m", bin).Output()
+	if err != nil {
+		return "unknown"
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 3 && (f[0] == "mod" || f[0] == "dep") && f[1] == "github.com/moby/buildkit" {
+			return f[2]
+		}
+	}
+	return "unknown"
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -189,11 +211,19 @@ func render(b *bench, exs []*example, fe imageStats, gb goBenchResult, env envir
 	if b.smoke {
 		p("\n**Smoke run** (`-smoke`, %d sample): checks that the bench works; the figures are not meaningful.\n", b.runs)
 	}
-	p("\n- command: `%s`\n", env.Command)
+	p("\n- command: `%s` (runs `go run ./bench %s`)\n", env.Command, strings.Join(os.Args[1:], " "))
 	p("- date: %s; wall time of the bench: %s\n", env.Date, wall.Round(time.Second))
 	p("- machine: `nproc` = %s, memory %s, %s, %s\n", env.CPUs, env.Memory, env.CPU, env.Kernel)
 	p("- versions: %s; %s; %s; %s; shabunble %s\n", env.Buildctl, env.Buildkitd, env.Runc, env.Go, env.Commit)
-	p("- frontend image: `%s`, through `# syntax=` and BuildKit's built-in dockerfile.v0, as a user builds it\n", b.w.frontendImage)
+	var digests []string
+	for d := range b.frontendDigests {
+		digests = append(digests, d)
+	}
+	sort.Strings(digests)
+	p("- frontend image: `%s` (%s), through `# syntax=` and BuildKit's built-in dockerfile.v0, as a user builds it\n", b.w.frontendImage, strings.Join(digests, ", "))
+	if len(digests) > 1 {
+		p("- **warning**: the frontend image changed during the run (%d digests): the (c) figures mix versions\n", len(digests))
+	}
 	p("- samples: %d per cell, median shown with (min–max); interleaved (b), (c), (a), (b), (c), (a)…\n\n", b.runs)
 
 	p("## What is compared\n\n")
@@ -330,6 +360,9 @@ func render(b *bench, exs []*example, fe imageStats, gb goBenchResult, env envir
 		}
 		p("| gateway start → first Solve, %s (median of %d, ms) | %s |\n", sc, len(g), msCell(g))
 		p("| build start → first Solve, %s (median of %d, ms) | %s |\n", sc, len(s), msCell(s))
+	}
+	if gb.Err != "" {
+		p("| `BenchmarkParseAndLLB` | failed: %s |\n", strings.ReplaceAll(strings.TrimSpace(strings.Split(gb.Err, "\n")[0]), "|", "\\|"))
 	}
 	p("| `BenchmarkParseAndLLB`: ns/op | %.0f |\n", gb.NsOp)
 	p("| `BenchmarkParseAndLLB`: B/op | %.0f |\n", gb.BytesOp)
