@@ -71,32 +71,30 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 
 func (b *builder) buildPlatform(ctx context.Context, mainCtx llb.State, hasReq bool, p ocispecs.Platform) (*dockerui.BuildResult, error) {
 	s := b.spec
-	buildImg, err := b.resolveImage(ctx, s.Base.Build, p)
-	if err != nil {
-		return nil, s.Errorf("base.build", "check the image name, or pass it with --build-context", "%v", err)
-	}
-	deployImg, err := b.resolveImage(ctx, s.Base.Deploy, p)
-	if err != nil {
-		return nil, s.Errorf("base.deploy", "check the image name, or pass it with --build-context", "%v", err)
-	}
-	py, err := b.pythons(ctx, s, buildImg, deployImg)
-	if err != nil {
-		return nil, err
-	}
-	res, err := bkllb.Build(bkllb.Input{
+	in := bkllb.Input{
 		Spec:            s,
 		Context:         mainCtx,
-		Build:           buildImg,
-		Deploy:          deployImg,
 		Platform:        p,
-		Python:          py,
 		HasRequirements: hasReq,
 		BuildArgs:       maps.Clone(b.bc.BuildArgs),
 		Labels:          b.bc.Labels,
 		SourceMap:       b.src.SourceMap,
 		NoCache:         b.bc.IsNoCache,
 		Target:          b.bc.Target,
-	})
+	}
+	var err error
+	if in.Build, err = b.resolveImage(ctx, s.Base.Build, p); err != nil {
+		return nil, s.Errorf("base.build", "check the image name, or pass it with --build-context", "%v", err)
+	}
+	if s.Deploy != spec.Scratch {
+		if in.Deploy, err = b.resolveImage(ctx, s.Base.Deploy, p); err != nil {
+			return nil, s.Errorf("base.deploy", "check the image name, or pass it with --build-context", "%v", err)
+		}
+	}
+	if err := b.prepareDeploy(ctx, &in); err != nil {
+		return nil, err
+	}
+	res, err := bkllb.Build(in)
 	if err != nil {
 		return nil, err
 	}
@@ -104,9 +102,9 @@ func (b *builder) buildPlatform(ctx context.Context, mainCtx llb.State, hasReq b
 	if err != nil {
 		return nil, err
 	}
-	base := deployImg.Config
+	base := in.Deploy.Config
 	if b.bc.Target == bkllb.StageBuild {
-		base = buildImg.Config
+		base = in.Build.Config
 	}
 	return &dockerui.BuildResult{Reference: ref, Image: res.Image, BaseImage: base}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -124,4 +125,23 @@ func requireContains(t *testing.T, what, s string, wants ...string) {
 			t.Errorf("%s does not contain %q:\n%s", what, want, tail(s, 3000))
 		}
 	}
+}
+
+func fmtAny(v any) string {
+	dt, _ := json.Marshal(v)
+	return string(dt)
+}
+
+// imageSize is the uncompressed size of the regular files of an image.
+func imageSize(t *testing.T, img string) int64 {
+	t.Helper()
+	var n int64
+	root := world.Rootfs(t, img, "")
+	_ = filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() {
+			n += info.Size()
+		}
+		return nil
+	})
+	return n
 }

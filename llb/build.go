@@ -45,6 +45,12 @@ type Input struct {
 	Deploy   Image
 	Platform ocispecs.Platform
 	Python   Python
+	// Runtime is the interpreter's closure to copy from the build image,
+	// for a deploy stage without an interpreter (scratch, and shell on a
+	// base without one).
+	Runtime *Runtime
+	// Trim is what to leave out of the deploy base.
+	Trim *Trim
 	// HasRequirements is whether the requirements file exists in the app.
 	HasRequirements bool
 	BuildArgs       map[string]string
@@ -71,15 +77,26 @@ func Build(in Input) (*Result, error) {
 	}
 	switch in.Target {
 	case "", StageDeploy:
-		deps := pythonDeps(in)
-		if in.Spec.Deploy != spec.Distroless {
-			return nil, fmt.Errorf("deploy mode %q is not supported", in.Spec.Deploy)
-		}
-		return distroless(in, deps), nil
+		return deploy(in, pythonDeps(in))
 	case StageBuild:
 		return pythonBuildTarget(in, pythonDeps(in)), nil
 	}
 	return nil, fmt.Errorf("unknown target %q: this spec has the stages %q and %q", in.Target, StageBuild, StageDeploy)
+}
+
+func deploy(in Input, d deps) (*Result, error) {
+	switch in.Spec.Deploy {
+	case spec.Distroless:
+		return distroless(in, d), nil
+	case spec.Scratch:
+		if in.Runtime == nil {
+			return nil, fmt.Errorf("deploy: scratch needs the runtime closure")
+		}
+		return scratch(in, d), nil
+	case spec.Shell:
+		return shell(in, d), nil
+	}
+	return nil, fmt.Errorf("deploy mode %q is not supported", in.Spec.Deploy)
 }
 
 // stageOpts are the constraints for an op of stage that comes from the spec

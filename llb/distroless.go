@@ -7,8 +7,8 @@ import (
 // distroless is the deploy stage on a distroless base: the base as it is,
 // plus the dependencies and the app, both owned by root.
 func distroless(in Input, d deps) *Result {
-	st := copyApp(in, StageDeploy, copyDeps(in, StageDeploy, in.Deploy.State, d))
-	img := imageConfig(in, in.Deploy.Config, pythonEntrypoint(in, in.Python.DeployInterpreter), pythonEnv(d), d)
+	st := harden(in, copyApp(in, StageDeploy, copyDeps(in, StageDeploy, in.Deploy.State, d)))
+	img := imageConfig(in, in.Deploy.Config, true, pythonEntrypoint(in, in.Python.DeployInterpreter), pythonEnv(d), appLayers(in, d))
 	return &Result{State: st, Image: img}
 }
 
@@ -19,13 +19,14 @@ func copyDeps(in Input, stage string, st bk.State, d deps) bk.State {
 		return st
 	}
 	return st.File(bk.Copy(d.State, "/site-packages", SitePackages, &bk.CopyInfo{
-		CopyDirContentsOnly: true, CreateDestPath: true, ChownOpt: rootOwned,
+		CopyDirContentsOnly: true, CreateDestPath: true, ChownOpt: rootOwned, Mode: &bk.ChmodOpt{ModeStr: readOnlyMode},
 	}), in.stageOpts(stage, "copy site-packages to "+SitePackages, "requirements")...)
 }
 
 func copyApp(in Input, stage string, st bk.State) bk.State {
 	s := in.Spec
-	return st.File(bk.Copy(in.Context, s.App, s.Workdir, &bk.CopyInfo{
-		CopyDirContentsOnly: true, CreateDestPath: true, ChownOpt: rootOwned,
+	src, dir := appSource(in)
+	return st.File(bk.Copy(src, dir, s.Workdir, &bk.CopyInfo{
+		CopyDirContentsOnly: true, CreateDestPath: true, ChownOpt: rootOwned, Mode: &bk.ChmodOpt{ModeStr: readOnlyMode},
 	}), in.stageOpts(stage, "copy "+s.App+" to "+s.Workdir, "app")...)
 }

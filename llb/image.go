@@ -16,8 +16,13 @@ import (
 // imageConfig derives the final image config from the base's: the base's
 // runtime env stays, the base's command and shell go, and nothing of the
 // build stage (its env, the build args) is carried over.
-func imageConfig(in Input, base *dockerspec.DockerOCIImage, entrypoint, env []string, d deps) *dockerspec.DockerOCIImage {
+// layers are the CreatedBy of the layers the stage adds, in order; base's
+// history is kept only when its layers are.
+func imageConfig(in Input, base *dockerspec.DockerOCIImage, keepBase bool, entrypoint, env, layers []string) *dockerspec.DockerOCIImage {
 	img := cloneImage(base)
+	if !keepBase {
+		img.History = nil
+	}
 	s := in.Spec
 	if img.OS == "" {
 		img.Platform = platforms.Normalize(in.Platform)
@@ -48,10 +53,9 @@ func imageConfig(in Input, base *dockerspec.DockerOCIImage, entrypoint, env []st
 			Created: &created, CreatedBy: createdBy, Comment: "shabunble", EmptyLayer: empty,
 		})
 	}
-	if d.ok {
-		hist(fmt.Sprintf("COPY site-packages %s # pip install -r %s", SitePackages, requirementsPath(s)), false)
+	for _, l := range layers {
+		hist(l, false)
 	}
-	hist(fmt.Sprintf("COPY %s %s", s.App, s.Workdir), false)
 	hist(fmt.Sprintf("ENTRYPOINT %s", jsonString(entrypoint)), true)
 	hist(fmt.Sprintf("USER %s", s.User), true)
 	return img
@@ -97,4 +101,15 @@ func sortedKeys(m map[string]string) []string {
 func jsonString(v any) string {
 	dt, _ := json.Marshal(v)
 	return string(dt)
+}
+
+// appLayers are the history of the layers every deploy stage ends with.
+func appLayers(in Input, d deps) []string {
+	s := in.Spec
+	var out []string
+	if d.ok {
+		out = append(out, fmt.Sprintf("COPY site-packages %s # pip install -r %s", SitePackages, requirementsPath(s)))
+	}
+	out = append(out, fmt.Sprintf("COPY %s %s", s.App, s.Workdir))
+	return append(out, hardenLayers(in)...)
 }

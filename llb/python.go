@@ -81,6 +81,14 @@ func requirementsPath(s *spec.Spec) string {
 	return path.Join(s.App, name)
 }
 
+// PythonDeps is the state whose /site-packages holds the installed
+// requirements, and whether there are any. The frontend reads it to find
+// the libraries that native extensions need.
+func PythonDeps(in Input) (bk.State, bool) {
+	d := pythonDeps(in)
+	return d.State, d.ok
+}
+
 func pathEnv(img Image) string {
 	if img.Config != nil {
 		for _, e := range img.Config.Config.Env {
@@ -97,7 +105,43 @@ func pathEnv(img Image) string {
 // time can only be appended as more arguments to the app.
 func pythonEntrypoint(in Input, interpreter string) []string {
 	s := in.Spec
-	return append([]string{interpreter, path.Join(s.Workdir, s.Entrypoint[0])}, slices.Clone(s.Entrypoint[1:])...)
+	prog := s.Entrypoint[0]
+	if s.Python.Bytecode {
+		prog = strings.TrimSuffix(prog, ".py") + ".pyc"
+	}
+	return append([]string{interpreter, path.Join(s.Workdir, prog)}, slices.Clone(s.Entrypoint[1:])...)
+}
+
+// compileScript compiles the app to .pyc files next to their sources
+// (legacy layout, so that `python app.pyc` and imports work), then drops
+// the sources.
+const compileScript = `import compileall, pathlib, shutil, sys
+shutil.copytree("/src", "/out", dirs_exist_ok=True, symlinks=True)
+ok = compileall.compile_dir("/out", quiet=1, legacy=True)
+for p in pathlib.Path("/out").rglob("*.py"):
+    p.unlink()
+sys.exit(0 if ok else 1)
+`
+
+// appSource is where the deploy stage copies the app from: the build
+// context, or with python.bytecode the app compiled in the build stage by
+// the build image's interpreter, which has the deploy interpreter's
+// major.minor and so its bytecode format.
+func appSource(in Input) (bk.State, string) {
+	s := in.Spec
+	if !s.Python.Bytecode {
+		return in.Context, s.App
+	}
+	opts := []bk.RunOption{
+		bk.Args([]string{in.Python.BuildInterpreter, "-c", compileScript}),
+		bk.User("0:0"),
+		bk.AddEnv("PATH", pathEnv(in.Build)),
+		bk.AddMount("/src", in.Context, bk.SourcePath(s.App), bk.Readonly),
+	}
+	for _, c := range in.stageOpts(StageBuild, "compile "+s.App+" to bytecode", "python.bytecode") {
+		opts = append(opts, c)
+	}
+	return in.Build.State.Run(opts...).AddMount("/out", bk.Scratch()), "/"
 }
 
 // pythonEnv is what the app needs in its environment, before the spec's env.
@@ -112,7 +156,8 @@ func pythonEnv(d deps) []string {
 // pythonBuildTarget is the build stage as an image (--target build): the
 // build base with the dependencies and the app, for debugging with tools.
 func pythonBuildTarget(in Input, d deps) *Result {
-	st := copyApp(in, StageBuild, copyDeps(in, StageBuild, in.Build.State, d))
-	img := imageConfig(in, in.Build.Config, pythonEntrypoint(in, in.Python.BuildInterpreter), pythonEnv(d), d)
+	in.Trim = nil
+	st := harden(in, copyApp(in, StageBuild, copyDeps(in, StageBuild, in.Build.State, d)))
+	img := imageConfig(in, in.Build.Config, true, pythonEntrypoint(in, in.Python.BuildInterpreter), pythonEnv(d), appLayers(in, d))
 	return &Result{State: st, Image: img}
 }

@@ -1,0 +1,2 @@
+mkdir -p /tmp/health
+curl --version >/dev/null && echo "health: curl ok"

@@ -1,0 +1,173 @@
+package integration
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shabunble/shabunble/integration/world"
+)
+
+// buildSpec builds dir with the spec file name through `# syntax=`.
+func buildSpec(t *testing.T, w *world.World, dir, name string, extra ...string) string {
+	t.Helper()
+	img, _ := mustBuild(t, w, dir, append([]string{"--opt", "filename=" + name}, extra...)...)
+	return img
+}
+
+func mustRun(t *testing.T, img string, opts world.RunOpts) world.RunResult {
+	t.Helper()
+	res, err := world.RunImage(t, img, opts)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("run %v failed: %v (exit %d)\nstdout:\n%s\nstderr:\n%s", opts, err, res.ExitCode, res.Stdout, res.Stderr)
+	}
+	return res
+}
+
+func requireNotRunnable(t *testing.T, img string, progs ...string) {
+	t.Helper()
+	for _, prog := range progs {
+		res, err := world.RunImage(t, img, world.RunOpts{Entrypoint: []string{prog, "--version"}})
+		out := res.Stdout + res.Stderr
+		if err == nil && res.ExitCode == 0 {
+			t.Errorf("%s ran in the image:\n%s", prog, out)
+		} else if !strings.Contains(out, "not found") && !strings.Contains(out, "no such file or directory") {
+			t.Errorf("%s: want a not-found error, got %v:\n%s", prog, err, out)
+		}
+	}
+}
+
+// files lists the regular files and symlinks of an image's root.
+func files(t *testing.T, img string) map[string]fs.FileMode {
+	t.Helper()
+	root := world.Rootfs(t, img, "")
+	out := map[string]fs.FileMode{}
+	err := filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		out["/"+filepath.ToSlash(rel)] = info.Mode()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestScratchBasic(t *testing.T) {
+	w := world.Load(t)
+	img := buildSpec(t, w, example("python-basic"), "scratch.yaml")
+	res := mustRun(t, img, world.RunOpts{})
+	requireContains(t, "output", res.Stdout, "hello", "10\n", "B O O M !")
+	requireNotRunnable(t, img, "/bin/sh", "sh", "ls", "cat", "env")
+
+	// Lazily imported standard modules work, native ones included.
+	lazy := "import importlib, sys\nfor m in ['json', 'sqlite3', 'ssl', 'ctypes', 'decimal', 'lzma', 'bz2', 'zlib', 'hashlib', 'csv', 'uuid', 'zoneinfo', 'asyncio', 'xml.etree.ElementTree', 'email.mime.text', 'urllib.request', 'unicodedata', 'curses', 'readline', 'dbm']:\n    importlib.import_module(m)\nprint('all imported')\n"
+	cfg := world.ImageConfig(t, img, "")
+	res = mustRun(t, img, world.RunOpts{Entrypoint: []string{cfg.Config.Entrypoint[0], "-c", lazy}})
+	requireContains(t, "lazy imports", res.Stdout, "all imported")
+	res = mustRun(t, img, world.RunOpts{Entrypoint: []string{cfg.Config.Entrypoint[0], "-c", "import os, ssl; print(os.getuid(), os.getgid()); ssl.create_default_context(); print(open('/etc/passwd').read())"}})
+	requireContains(t, "user and files", res.Stdout, "65532 65532", "nonroot:x:65532:65532")
+
+	fl := files(t, img)
+	if m, ok := fl["/tmp"]; !ok || m&fs.ModeSticky == 0 || m.Perm() != 0o777 {
+		t.Errorf("/tmp mode = %v", m)
+	}
+	for _, want := range []string{"/etc/group", "/etc/ssl/certs/ca-certificates.crt"} {
+		if _, ok := fl[want]; !ok {
+			t.Errorf("%s missing", want)
+		}
+	}
+	for p := range fl {
+		if strings.Contains(p, "/site-packages/pip") || strings.Contains(p, "/dist-packages/pip") {
+			t.Errorf("pip is in the scratch image: %s", p)
+			break
+		}
+	}
+
+	distroless, _ := mustBuild(t, w, example("python-basic"))
+	ss, ds := imageSize(t, img), imageSize(t, distroless)
+	if ss >= ds {
+		t.Errorf("scratch image (%d bytes) is not smaller than distroless (%d bytes)", ss, ds)
+	}
+	t.Logf("basic example: scratch %d bytes, %d files; distroless %d bytes, %d files", ss, len(fl), ds, len(files(t, distroless)))
+}
+
+func TestScratchRequirementsBytecode(t *testing.T) {
+	w := world.Load(t)
+	img := buildSpec(t, w, example("python-requirements"), "scratch.yaml", "--opt", "build-arg:PIP_INDEX_URL="+w.PipIndex)
+	res := mustRun(t, img, world.RunOpts{})
+	requireContains(t, "output", res.Stdout, "&lt;script&gt;", "_speedups.cpython-313")
+	fl := files(t, img)
+	if _, ok := fl["/app/main.pyc"]; !ok {
+		t.Error("no /app/main.pyc")
+	}
+	for p := range fl {
+		if strings.HasPrefix(p, "/app/") && strings.HasSuffix(p, ".py") {
+			t.Errorf("source %s shipped with python.bytecode", p)
+		}
+	}
+}
+
+func TestShellKeepList(t *testing.T) {
+	w := world.Load(t)
+	img := buildSpec(t, w, example("python-shell"), "shabunble.yaml")
+	res := mustRun(t, img, world.RunOpts{})
+	requireContains(t, "output", res.Stdout, "health: curl ok", "state written to /app/data")
+
+	requireContains(t, "sh", mustRun(t, img, world.RunOpts{Entrypoint: []string{"sh", "-c", "echo ok"}}).Stdout, "ok")
+	requireContains(t, "curl", mustRun(t, img, world.RunOpts{Entrypoint: []string{"curl", "--version"}}).Stdout, "curl ")
+	mustRun(t, img, world.RunOpts{Entrypoint: []string{"mkdir", "/tmp/made"}})
+	requireNotRunnable(t, img, "ls", "cat", "find", "grep", "apt-get", "dpkg", "bash", "/bin/bash", "su", "pip", "pip3")
+	// Not even through the kept shell.
+	res, _ = world.RunImage(t, img, world.RunOpts{Entrypoint: []string{"sh", "-c", "ls /"}})
+	requireContains(t, "ls through sh", res.Stderr, "not found")
+
+	fl := files(t, img)
+	for _, gone := range []string{"/var/lib/dpkg", "/var/lib/apt", "/etc/apt"} {
+		if _, ok := fl[gone]; ok {
+			t.Errorf("%s is still in the image", gone)
+		}
+	}
+	checkHardened(t, fl)
+	if m := fl["/app/data"]; !m.IsDir() {
+		t.Errorf("/app/data is %v", m)
+	}
+	cfg := world.ImageConfig(t, img, "")
+	requireContains(t, "history", historyText(cfg), "keep sh (the app runs its health check script with it), curl (health check), mkdir")
+}
+
+func TestShellKeepMissingProgram(t *testing.T) {
+	w := world.Load(t)
+	dir := writeFiles(t, map[string]string{
+		"shabunble.yaml": "# syntax=" + frontendImage + "\nlanguage: python\nentrypoint: [main.py]\ndeploy: shell\nkeep: [sh, nosuchtool]\n",
+		"main.py":        "print('hi')\n",
+	})
+	_, out, err := build(t, w, dir)
+	if err == nil {
+		t.Fatal("keeping a program the base lacks built")
+	}
+	requireContains(t, "buildctl output", out, `shabunble.yaml:5:12: "nosuchtool" is not in docker.io/library/debian:trixie-slim`)
+}
+
+// checkHardened asserts no setuid/setgid file, and that the app is not
+// writable but for its writable folder.
+func checkHardened(t *testing.T, fl map[string]fs.FileMode) {
+	t.Helper()
+	for p, m := range fl {
+		if m&(fs.ModeSetuid|fs.ModeSetgid) != 0 {
+			t.Errorf("%s is setuid/setgid (%v)", p, m)
+		}
+		if strings.HasPrefix(p, "/app/") && !strings.HasPrefix(p, "/app/data") && m&0o022 != 0 {
+			t.Errorf("%s is group/other-writable (%v)", p, m)
+		}
+	}
+}
+
+func historyText(cfg interface{}) string {
+	return strings.ReplaceAll(strings.ReplaceAll(fmtAny(cfg), "\\u0026", "&"), "\\\"", "\"")
+}
