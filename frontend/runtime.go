@@ -96,4 +96,3 @@ func walk(ctx context.Context, fsys closure.FS, dir string, fn func(string, clos
 	}
 	return nil
 }
-
