@@ -30,7 +30,7 @@ func (b *builder) prepareDeploy(ctx context.Context, in *bkllb.Input) error {
 		if err != nil {
 			return err
 		}
-		files, err := setuidFiles(ctx, refFS{ref: ref})
+		files, err := setuidFiles(ctx, newRefFS(ref))
 		if len(files) > 0 {
 			in.Trim = &bkllb.Trim{Remove: files}
 		}
@@ -62,6 +62,6 @@ func (b *builder) prepareShell(ctx context.Context, in *bkllb.Input) error {
 	if err != nil {
 		return err
 	}
-	in.Trim, err = b.shellTrim(ctx, s, refFS{ref: ref}, interp)
+	in.Trim, err = b.shellTrim(ctx, s, newRefFS(ref), interp)
 	return err
 }

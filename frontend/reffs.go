@@ -5,15 +5,24 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"sync"
 
 	"github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/shabunble/shabunble/frontend/closure"
 	fstypes "github.com/tonistiigi/fsutil/types"
 )
 
-// refFS reads a solved state's files through the gateway.
+// refFS reads a solved state's files through the gateway. Listings are
+// cached: a closure stats the same folders again and again, and each call
+// is a round trip.
 type refFS struct {
-	ref client.Reference
+	ref  client.Reference
+	mu   *sync.Mutex
+	dirs map[string][]closure.Stat
+}
+
+func newRefFS(ref client.Reference) refFS {
+	return refFS{ref: ref, mu: &sync.Mutex{}, dirs: map[string][]closure.Stat{}}
 }
 
 var _ closure.FS = refFS{}
@@ -32,18 +41,28 @@ func (r refFS) Lstat(ctx context.Context, p string) (closure.Stat, error) {
 		}
 		return toStat(st), nil
 	}
-	st, err := lstat(ctx, r.ref, path.Clean(p))
+	p = path.Clean(p)
+	entries, err := r.ReadDir(ctx, path.Dir(p))
 	if err != nil {
 		return closure.Stat{}, err
 	}
-	if st == nil {
-		return closure.Stat{}, fs.ErrNotExist
+	for _, e := range entries {
+		if e.Name == path.Base(p) {
+			return e, nil
+		}
 	}
-	return toStat(st), nil
+	return closure.Stat{}, fs.ErrNotExist
 }
 
 // ReadDir implements closure.FS.
 func (r refFS) ReadDir(ctx context.Context, p string) ([]closure.Stat, error) {
+	p = path.Clean(p)
+	r.mu.Lock()
+	cached, ok := r.dirs[p]
+	r.mu.Unlock()
+	if ok {
+		return cached, nil
+	}
 	entries, err := r.ref.ReadDir(ctx, client.ReadDirRequest{Path: p})
 	if err != nil {
 		return nil, err
@@ -52,6 +71,9 @@ func (r refFS) ReadDir(ctx context.Context, p string) ([]closure.Stat, error) {
 	for _, e := range entries {
 		out = append(out, toStat(e))
 	}
+	r.mu.Lock()
+	r.dirs[p] = out
+	r.mu.Unlock()
 	return out, nil
 }
 

@@ -31,7 +31,7 @@ func (b *builder) pythonRuntime(ctx context.Context, in bkllb.Input, p ocispecs.
 	if err != nil {
 		return nil, err
 	}
-	img := refFS{ref: ref}
+	img := newRefFS(ref)
 	r := closure.NewResolver(ctx, img, triplets[p.Architecture])
 	interp := in.Python.BuildInterpreter
 	if err := r.Add(ctx, interp); err != nil {
@@ -53,7 +53,7 @@ func (b *builder) pythonRuntime(ctx context.Context, in bkllb.Input, p ocispecs.
 		if err != nil {
 			return nil, err
 		}
-		if err := addNativeNeeds(ctx, r, refFS{ref: ref}, "/site-packages"); err != nil {
+		if err := addNativeNeeds(ctx, r, newRefFS(ref), "/site-packages"); err != nil {
 			return nil, err
 		}
 	}

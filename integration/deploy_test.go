@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/shabunble/shabunble/integration/world"
@@ -39,17 +40,32 @@ func requireNotRunnable(t *testing.T, img string, progs ...string) {
 	}
 }
 
-// files lists the regular files and symlinks of an image's root.
+// files lists the modes of everything in an image's root.
 func files(t *testing.T, img string) map[string]fs.FileMode {
 	t.Helper()
-	root := world.Rootfs(t, img, "")
 	out := map[string]fs.FileMode{}
+	for p, f := range filesWithOwners(t, img) {
+		out[p] = f.mode
+	}
+	return out
+}
+
+type fileInfo struct {
+	mode     fs.FileMode
+	uid, gid uint32
+}
+
+func filesWithOwners(t *testing.T, img string) map[string]fileInfo {
+	t.Helper()
+	root := world.Rootfs(t, img, "")
+	out := map[string]fileInfo{}
 	err := filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(root, p)
-		out["/"+filepath.ToSlash(rel)] = info.Mode()
+		st := info.Sys().(*syscall.Stat_t)
+		out["/"+filepath.ToSlash(rel)] = fileInfo{mode: info.Mode(), uid: st.Uid, gid: st.Gid}
 		return nil
 	})
 	if err != nil {
@@ -134,6 +150,7 @@ func TestShellKeepList(t *testing.T) {
 		}
 	}
 	checkHardened(t, fl)
+	checkOwners(t, filesWithOwners(t, img))
 	if m := fl["/app/data"]; !m.IsDir() {
 		t.Errorf("/app/data is %v", m)
 	}
@@ -166,6 +183,68 @@ func checkHardened(t *testing.T, fl map[string]fs.FileMode) {
 			t.Errorf("%s is group/other-writable (%v)", p, m)
 		}
 	}
+}
+
+// checkOwners asserts that the app and its environment are root's, but for
+// the writable folder, which is the runtime user's.
+func checkOwners(t *testing.T, fl map[string]fileInfo) {
+	t.Helper()
+	for p, f := range fl {
+		inApp := strings.HasPrefix(p, "/app") || strings.HasPrefix(p, "/opt/shabunble")
+		writable := p == "/app/data" || strings.HasPrefix(p, "/app/data/")
+		switch {
+		case writable && (f.uid != 65532 || f.gid != 65532):
+			t.Errorf("%s is owned by %d:%d, want 65532:65532", p, f.uid, f.gid)
+		case inApp && !writable && f.uid != 0:
+			t.Errorf("%s is owned by %d:%d, want root", p, f.uid, f.gid)
+		}
+	}
+}
+
+// TestSetuidRemoved gives the deploy stage a base with setuid and setgid
+// programs, through --build-context: distroless mode leaves them out, and
+// shell mode keeps a kept one without its bits.
+func TestSetuidRemoved(t *testing.T) {
+	w := world.Load(t)
+	base := w.Registry + "/test/suid-base:1"
+	dir := writeFiles(t, map[string]string{
+		"Dockerfile": "FROM gcr.io/distroless/python3-debian13 AS distroless\n" +
+			"COPY --chmod=4755 tool /usr/bin/suidtool\nCOPY --chmod=2755 tool /usr/lib/sgidtool\n" +
+			"FROM docker.io/library/debian:trixie-slim AS shell\n" +
+			"COPY --chmod=4755 tool /usr/bin/suidtool\nCOPY --chmod=2755 tool /usr/lib/sgidtool\n",
+		"tool": "#!/bin/sh\necho tool\n",
+	})
+	for _, target := range []string{"distroless", "shell"} {
+		if _, stderr, err := w.Buildctl(t, "build", "--frontend", "dockerfile.v0", "--local", "context="+dir, "--local", "dockerfile="+dir,
+			"--opt", "target="+target, "--output", "type=image,name="+base+"-"+target+",push=true,registry.insecure=true"); err != nil {
+			t.Fatalf("setuid base: %v\n%s", err, stderr)
+		}
+	}
+
+	img, _ := mustBuild(t, w, example("python-basic"),
+		"--opt", "context:gcr.io/distroless/python3-debian13=docker-image://"+base+"-distroless")
+	fl := files(t, img)
+	for _, p := range []string{"/usr/bin/suidtool", "/usr/lib/sgidtool"} {
+		if _, ok := fl[p]; ok {
+			t.Errorf("distroless: %s is still in the image", p)
+		}
+	}
+	mustRun(t, img, world.RunOpts{})
+
+	shellDir := writeFiles(t, map[string]string{
+		"shabunble.yaml": "# syntax=" + frontendImage + "\nlanguage: python\nentrypoint: [main.py]\ndeploy: shell\nkeep: [sh, suidtool]\nbase: {deploy: " + base + "-shell}\n",
+		"main.py":        "print('hi')\n",
+	})
+	img, _ = mustBuild(t, w, shellDir)
+	fl = files(t, img)
+	if m, ok := fl["/usr/bin/suidtool"]; !ok || m&fs.ModeSetuid != 0 || m.Perm() != 0o755 {
+		t.Errorf("shell: kept suidtool mode = %v (present %v), want 0755 without setuid", m, ok)
+	}
+	if _, ok := fl["/usr/lib/sgidtool"]; ok {
+		t.Error("shell: the setgid file that was not kept is in the image")
+	}
+	requireContains(t, "kept tool", mustRun(t, img, world.RunOpts{Entrypoint: []string{"suidtool"}}).Stdout, "tool")
+	checkHardened(t, fl)
 }
 
 func historyText(cfg interface{}) string {
