@@ -51,7 +51,7 @@ fi
 heading "try a shell (like: docker run --entrypoint X img)"
 for ep in sh /bin/sh ls; do
 	say "\$ testworld run --entrypoint $ep ${img#"$PWD"/}"
-	res=$("$tw" run --entrypoint "$ep" "$img" 2>&1)
+	res=$("$tw" run --entrypoint "$ep" "$img" </dev/null 2>&1)
 	rc=$?
 	printf '%s\n' "$res" | sed 's/^/   /'
 	if [ "$rc" -eq 0 ]; then
