@@ -384,6 +384,23 @@ func render(b *bench, exs []*example, fe imageStats, gb goBenchResult, env envir
 		p("%s\n", g)
 	}
 
+	p("\n## Cold builds: where the time goes (last cold sample)\n\n")
+	p("From the rawjson vertex timestamps, in seconds from the build's first vertex. *Base image loads* are the pulls of the base images (`FROM …@sha256` in (b), `[internal] load <image>` in (c)): *span* is first start to last end, *sum* adds their durations, so span ≈ sum means they ran one after the other and span < sum that they overlapped.\n\n")
+	p("| example | image | frontend image ready | base loads start | base loads span | base loads sum | first build step starts | export ends |\n|---|---|--:|--:|--:|--:|--:|--:|\n")
+	for _, ex := range exs {
+		for _, im := range ex.impls {
+			if !im.available || len(im.coldTrace) == 0 {
+				continue
+			}
+			t := summarize(im.coldTrace, b.w.frontendImage)
+			fe := "-"
+			if t.frontendReady > 0 {
+				fe = fmt.Sprintf("%.2f", t.frontendReady.Seconds())
+			}
+			p("| %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f |\n", ex.name, im.label, fe, t.loadsStart.Seconds(), t.loadsSpan.Seconds(), t.loadsSum.Seconds(), t.firstStep.Seconds(), t.end.Seconds())
+		}
+	}
+
 	p("\n## Cold build timelines (last cold sample)\n\n")
 	p("Vertices by start, offset from the build's first vertex, and duration; for telling where time goes.\n")
 	for _, ex := range exs {
@@ -421,4 +438,61 @@ func msCell(ds []time.Duration) string {
 	}
 	lo, hi := minMax(ds)
 	return fmt.Sprintf("%.0f (%.0f–%.0f)", float64(median(ds).Microseconds())/1000, float64(lo.Microseconds())/1000, float64(hi.Microseconds())/1000)
+}
+
+type coldSummary struct {
+	frontendReady, loadsStart, loadsSpan, loadsSum, firstStep, end time.Duration
+}
+
+// isBaseLoad tells the pulls of base images: `[stage 1/3] FROM x@sha256:…`
+// from the Dockerfile frontend, `[internal] load x` from dockerui.
+func isBaseLoad(name string) bool {
+	if strings.Contains(name, "] FROM ") && strings.Contains(name, "@sha256:") {
+		return true
+	}
+	return strings.HasPrefix(name, "[internal] load ") && !strings.HasPrefix(name, "[internal] load metadata") &&
+		!strings.HasPrefix(name, "[internal] load build") && !strings.HasPrefix(name, "[internal] load .dockerignore")
+}
+
+func summarize(vs []*vertex, frontendImage string) coldSummary {
+	var s coldSummary
+	t0 := vs[0].Started
+	var lStart, lEnd, first time.Time
+	for _, v := range vs {
+		if v.Started.IsZero() {
+			continue
+		}
+		if !v.Completed.IsZero() && v.Completed.Sub(t0) > s.end {
+			s.end = v.Completed.Sub(t0)
+		}
+		switch {
+		case strings.HasPrefix(v.Name, "docker-image://"+frontendImage):
+			if !v.Completed.IsZero() {
+				s.frontendReady = v.Completed.Sub(t0)
+			}
+		case isBaseLoad(v.Name):
+			if lStart.IsZero() || v.Started.Before(lStart) {
+				lStart = v.Started
+			}
+			if v.Completed.After(lEnd) {
+				lEnd = v.Completed
+			}
+			if !v.Completed.IsZero() {
+				s.loadsSum += v.Completed.Sub(v.Started)
+			}
+		case strings.HasPrefix(v.Name, "[internal]"), strings.HasPrefix(v.Name, "resolve image config"),
+			strings.HasPrefix(v.Name, "exporting"):
+		default:
+			if first.IsZero() || v.Started.Before(first) {
+				first = v.Started
+			}
+		}
+	}
+	if !lStart.IsZero() {
+		s.loadsStart, s.loadsSpan = lStart.Sub(t0), lEnd.Sub(lStart)
+	}
+	if !first.IsZero() {
+		s.firstStep = first.Sub(t0)
+	}
+	return s
 }
