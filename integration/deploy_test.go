@@ -2,10 +2,7 @@ package integration
 
 import (
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/shabunble/shabunble/integration/world"
@@ -40,36 +37,12 @@ func requireNotRunnable(t *testing.T, img string, progs ...string) {
 	}
 }
 
-// files lists the modes of everything in an image's root.
+// files lists the modes of everything in an image.
 func files(t *testing.T, img string) map[string]fs.FileMode {
 	t.Helper()
 	out := map[string]fs.FileMode{}
-	for p, f := range filesWithOwners(t, img) {
-		out[p] = f.mode
-	}
-	return out
-}
-
-type fileInfo struct {
-	mode     fs.FileMode
-	uid, gid uint32
-}
-
-func filesWithOwners(t *testing.T, img string) map[string]fileInfo {
-	t.Helper()
-	root := world.Rootfs(t, img, "")
-	out := map[string]fileInfo{}
-	err := filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		st := info.Sys().(*syscall.Stat_t)
-		out["/"+filepath.ToSlash(rel)] = fileInfo{mode: info.Mode(), uid: st.Uid, gid: st.Gid}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	for p, f := range world.Files(t, img, "") {
+		out[p] = f.Mode
 	}
 	return out
 }
@@ -119,6 +92,8 @@ func TestScratchRequirementsBytecode(t *testing.T) {
 	res := mustRun(t, img, world.RunOpts{})
 	requireContains(t, "output", res.Stdout, "&lt;script&gt;", "_speedups.cpython-313")
 	fl := files(t, img)
+	checkHardened(t, fl)
+	checkOwners(t, world.Files(t, img, ""))
 	if _, ok := fl["/app/main.pyc"]; !ok {
 		t.Error("no /app/main.pyc")
 	}
@@ -150,7 +125,7 @@ func TestShellKeepList(t *testing.T) {
 		}
 	}
 	checkHardened(t, fl)
-	checkOwners(t, filesWithOwners(t, img))
+	checkOwners(t, world.Files(t, img, ""))
 	if m := fl["/app/data"]; !m.IsDir() {
 		t.Errorf("/app/data is %v", m)
 	}
@@ -187,16 +162,16 @@ func checkHardened(t *testing.T, fl map[string]fs.FileMode) {
 
 // checkOwners asserts that the app and its environment are root's, but for
 // the writable folder, which is the runtime user's.
-func checkOwners(t *testing.T, fl map[string]fileInfo) {
+func checkOwners(t *testing.T, fl map[string]world.File) {
 	t.Helper()
 	for p, f := range fl {
 		inApp := strings.HasPrefix(p, "/app") || strings.HasPrefix(p, "/opt/shabunble")
 		writable := p == "/app/data" || strings.HasPrefix(p, "/app/data/")
 		switch {
-		case writable && (f.uid != 65532 || f.gid != 65532):
-			t.Errorf("%s is owned by %d:%d, want 65532:65532", p, f.uid, f.gid)
-		case inApp && !writable && f.uid != 0:
-			t.Errorf("%s is owned by %d:%d, want root", p, f.uid, f.gid)
+		case writable && (f.UID != 65532 || f.GID != 65532):
+			t.Errorf("%s is owned by %d:%d, want 65532:65532", p, f.UID, f.GID)
+		case inApp && !writable && f.UID != 0:
+			t.Errorf("%s is owned by %d:%d, want root", p, f.UID, f.GID)
 		}
 	}
 }

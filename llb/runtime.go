@@ -48,7 +48,11 @@ func runtimeState(in Input, withEtc bool) bk.State {
 		add(func(f *bk.FileAction) *bk.FileAction { return f.Mkdir(p, mode, bk.WithParents(true)) })
 	}
 	if withEtc {
-		mkdir("/tmp", fs.ModeSticky|0o777)
+		// LLB's mkdir and a copy's numeric mode keep only the permission
+		// bits; a symbolic mode can set the sticky bit.
+		add(func(f *bk.FileAction) *bk.FileAction {
+			return f.Copy(bk.Scratch(), "/", "/tmp", &bk.CopyInfo{Mode: &bk.ChmodOpt{ModeStr: "1777"}})
+		})
 		mkdir("/etc", 0o755)
 		add(func(f *bk.FileAction) *bk.FileAction {
 			return f.Mkfile("/etc/passwd", 0o644, []byte(passwd)).Mkfile("/etc/group", 0o644, []byte(group))
