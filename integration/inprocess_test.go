@@ -180,3 +180,58 @@ func TestSubrequests(t *testing.T) {
 		requireContains(t, req, got, want)
 	}
 }
+
+// TestNetrcSecret installs from the world's private index, which refuses
+// requests without its password: the build succeeds only through
+// --secret id=netrc, and the password is in no blob and no LLB.
+func TestNetrcSecret(t *testing.T) {
+	w := world.Load(t)
+	attrs := map[string]string{"build-arg:PIP_INDEX_URL": w.PipPrivateIndex, "no-cache": ""}
+	netrc := fmt.Sprintf("machine 127.0.0.1 login %s password %s\n", w.PipPrivateUser, w.PipPrivatePassword)
+
+	rec := &recorder{}
+	img, _ := inProcess{
+		dir:     example("python-requirements"),
+		attrs:   attrs,
+		secrets: map[string][]byte{"netrc": []byte(netrc)},
+		build: func(ctx context.Context, c gateway.Client) (*gateway.Result, error) {
+			rec.Client = c
+			return frontend.Build(ctx, rec)
+		},
+	}.run(t, w)
+	requireContains(t, "output", mustRun(t, img, world.RunOpts{}).Stdout, "_speedups")
+	if hits := blobsContaining(t, img, []byte(w.PipPrivatePassword)); len(hits) > 0 {
+		t.Errorf("the netrc password is in the image blobs %v", hits)
+	}
+	for i, d := range rec.defs {
+		if bytes.Contains(d, []byte(w.PipPrivatePassword)) {
+			t.Errorf("the netrc password is in LLB definition %d", i)
+		}
+	}
+
+	// Without the secret the private index refuses pip: the check above
+	// is not vacuous.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, err := bkclient.New(ctx, w.BuildkitHost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fs, err := fsutil.NewFS(example("python-requirements"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := bkclient.SolveOpt{
+		LocalMounts:   map[string]fsutil.FS{"context": fs, "dockerfile": fs},
+		FrontendAttrs: map[string]string{"filename": "shabunble.yaml", "build-arg:PIP_INDEX_URL": w.PipPrivateIndex, "no-cache": ""},
+	}
+	ch := make(chan *bkclient.SolveStatus)
+	go func() {
+		for range ch {
+		}
+	}()
+	if _, err := c.Build(ctx, opt, "shabunble-test", frontend.Build, ch); err == nil {
+		t.Fatal("the private index served pip without the netrc secret")
+	}
+}

@@ -155,3 +155,27 @@ func cachedStep(out, name string) bool {
 	}
 	return false
 }
+
+// TestPythonVersionMismatch gives the build stage an image whose Python is
+// 3.12: the build must stop, naming both versions.
+func TestPythonVersionMismatch(t *testing.T) {
+	w := world.Load(t)
+	base := w.Registry + "/test/python:3.12-lookalike"
+	dir := writeFiles(t, map[string]string{
+		"Dockerfile": "FROM docker.io/library/python:3.13-slim-trixie\nRUN mkdir -p /usr/local/bin && ln -s /usr/bin/python3.13 /usr/local/bin/python3.12\n",
+	})
+	if _, stderr, err := w.Buildctl(t, "build", "--frontend", "dockerfile.v0", "--local", "context="+dir, "--local", "dockerfile="+dir,
+		"--output", "type=image,name="+base+",push=true,registry.insecure=true"); err != nil {
+		t.Fatalf("3.12 base: %v\n%s", err, stderr)
+	}
+	spec := writeFiles(t, map[string]string{
+		"shabunble.yaml": "# syntax=" + frontendImage + "\nlanguage: python\nentrypoint: [main.py]\nbase:\n  build: " + base + "\n",
+		"main.py":        "print('hi')\n",
+	})
+	_, out, err := build(t, w, spec)
+	if err == nil {
+		t.Fatal("a build image with Python 3.12 and a deploy image with 3.13 built")
+	}
+	requireContains(t, "buildctl output", out, "shabunble.yaml:5:3: the build image "+base+" has Python 3.12 (/usr/local/bin/python3.12)",
+		"the deploy image gcr.io/distroless/python3-debian13 has Python 3.13 (/usr/bin/python3.13)")
+}
