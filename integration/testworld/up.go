@@ -78,6 +78,10 @@ func runUp(ctx context.Context, withFrontend bool) error {
 	if err != nil {
 		return err
 	}
+	busybox, err := ensureBusybox(p, roots["amd64"])
+	if err != nil {
+		return err
+	}
 	st := loadState(p)
 	pwFile := filepath.Join(p.world, "pip-password")
 	if !exists(pwFile) {
@@ -141,6 +145,7 @@ func runUp(ctx context.Context, withFrontend bool) error {
 		"SHABUNBLE_FRONTEND_IMAGE":       "ghcr.io/shabunble/shabunble:1",
 		"SHABUNBLE_BUILDX":               buildx,
 		"DOCKER_CONFIG":                  dockerConfig,
+		"SHABUNBLE_BUSYBOX":              busybox,
 	}
 	if err := writeEnv(p.envFile(), env); err != nil {
 		return err

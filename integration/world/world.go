@@ -43,6 +43,7 @@ type World struct {
 	FrontendImage      string // SHABUNBLE_FRONTEND_IMAGE, ghcr.io/shabunble/shabunble:1
 	BuildxBin          string // SHABUNBLE_BUILDX, path of the buildx binary (also a docker CLI plugin in DockerConfig)
 	DockerConfig       string // DOCKER_CONFIG, the world's docker config dir: cli-plugins/docker-buildx and the BuildxBuilder builder
+	Busybox            string // SHABUNBLE_BUSYBOX, path of Debian trixie's static busybox (amd64), from busybox-static
 	env                map[string]string
 }
 
@@ -55,7 +56,7 @@ var Keys = []string{
 	"BUILDKIT_HOST", "SHABUNBLE_BUILDCTL", "SHABUNBLE_BUILDKITD", "SHABUNBLE_RUNC",
 	"SHABUNBLE_REGISTRY", "SHABUNBLE_PIP_INDEX", "SHABUNBLE_PIP_PRIVATE_INDEX",
 	"SHABUNBLE_PIP_PRIVATE_USER", "SHABUNBLE_PIP_PRIVATE_PASSWORD", "SHABUNBLE_WORLD",
-	"SHABUNBLE_FRONTEND_IMAGE", "SHABUNBLE_BUILDX", "DOCKER_CONFIG",
+	"SHABUNBLE_FRONTEND_IMAGE", "SHABUNBLE_BUILDX", "DOCKER_CONFIG", "SHABUNBLE_BUSYBOX",
 }
 
 // Load returns the world, from the exported env vars if SHABUNBLE_WORLD and
@@ -93,7 +94,7 @@ func Open() (*World, error) {
 		PipPrivateIndex: env["SHABUNBLE_PIP_PRIVATE_INDEX"], PipPrivateUser: env["SHABUNBLE_PIP_PRIVATE_USER"],
 		PipPrivatePassword: env["SHABUNBLE_PIP_PRIVATE_PASSWORD"], Dir: env["SHABUNBLE_WORLD"],
 		FrontendImage: env["SHABUNBLE_FRONTEND_IMAGE"], BuildxBin: env["SHABUNBLE_BUILDX"],
-		DockerConfig: env["DOCKER_CONFIG"], env: env,
+		DockerConfig: env["DOCKER_CONFIG"], Busybox: env["SHABUNBLE_BUSYBOX"], env: env,
 	}
 	for _, k := range []string{"BUILDKIT_HOST", "SHABUNBLE_BUILDCTL", "SHABUNBLE_RUNC", "SHABUNBLE_REGISTRY", "SHABUNBLE_WORLD"} {
 		if env[k] == "" {
