@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
+
+const manifestAccept = "application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.list.v2+json,application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json"
 
 // imageStats describes one linux/amd64 image.
 type imageStats struct {
@@ -209,7 +212,7 @@ func registryImageStats(registry, repo, tag string) (imageStats, error) {
 		}
 		return io.ReadAll(resp.Body)
 	}
-	accept := "application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.list.v2+json,application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json"
+	accept := manifestAccept
 	body, err := get("/manifests/"+tag, accept)
 	if err != nil {
 		return s, err
@@ -273,4 +276,24 @@ func registryImageStats(registry, repo, tag string) (imageStats, error) {
 		s.Executables += e
 	}
 	return s, nil
+}
+
+// manifestDigest resolves repo:tag in the world's registry to the digest
+// of what it points at (an index or a manifest).
+func manifestDigest(registry, repo, tag string) (string, error) {
+	req, _ := http.NewRequest("GET", "http://"+registry+"/v2/"+repo+"/manifests/"+tag, nil)
+	req.Header.Set("Accept", manifestAccept)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != 200 {
+		return "", fmt.Errorf("GET manifest %s:%s: %s", repo, tag, resp.Status)
+	}
+	return fmt.Sprintf("sha256:%x", sha256.Sum256(body)), nil
 }

@@ -43,6 +43,7 @@ type bench struct {
 	// more than one means the image changed during the bench.
 	frontendDigests map[string]bool
 	loadStart       string
+	frontendPin     string // sha256:... of the frontend image for the run
 	logw            io.Writer
 }
 
@@ -161,6 +162,14 @@ func (b *bench) run(outFile, command string) error {
 	if err != nil {
 		return err
 	}
+	// Every (c) build of the run uses the same frontend: the tag is
+	// resolved once and the specs' `# syntax=` lines name its digest, so a
+	// `make frontend` during the bench does not mix versions.
+	feRepo, feTag := splitRef(b.w.frontendImage)
+	if b.frontendPin, err = manifestDigest(b.w.registry, feRepo, feTag); err != nil {
+		return fmt.Errorf("frontend image %s: %w", b.w.frontendImage, err)
+	}
+	b.logf("frontend %s is %s for this run", b.w.frontendImage, b.frontendPin)
 
 	// Warm phase: one daemon; the first build of each (untimed) primes it,
 	// finds which deploy modes exist and gives the image for the sizes.
@@ -180,8 +189,7 @@ func (b *bench) run(outFile, command string) error {
 			}
 		}
 	}
-	repoName, tag := splitRef(b.w.frontendImage)
-	fe, err := registryImageStats(b.w.registry, repoName, tag)
+	fe, err := registryImageStats(b.w.registry, feRepo, b.frontendPin)
 	if err != nil {
 		return fmt.Errorf("frontend image %s: %w", b.w.frontendImage, err)
 	}
@@ -361,6 +369,9 @@ func (b *bench) context(ex *example, im *impl, dir string) error {
 		}
 		var keep []string
 		for _, line := range strings.Split(strings.TrimRight(string(spec), "\n"), "\n") {
+			if strings.TrimSpace(line) == "# syntax="+b.w.frontendImage {
+				line = "# syntax=" + b.w.frontendImage + "@" + b.frontendPin
+			}
 			if !strings.HasPrefix(line, "deploy:") {
 				keep = append(keep, line)
 			}

@@ -221,7 +221,7 @@ func render(b *bench, exs []*example, fe imageStats, gb goBenchResult, env envir
 		digests = append(digests, d)
 	}
 	sort.Strings(digests)
-	p("- frontend image: `%s` (%s), through `# syntax=` and BuildKit's built-in dockerfile.v0, as a user builds it\n", b.w.frontendImage, strings.Join(digests, ", "))
+	p("- frontend image: `%s`, resolved once at the start to `%s` and named by digest in the specs' `# syntax=` line for the whole run (builds ran: %s); through BuildKit's built-in dockerfile.v0, as a user builds it\n", b.w.frontendImage, b.frontendPin, strings.Join(digests, ", "))
 	if len(digests) > 1 {
 		p("- **warning**: the frontend image changed during the run (%d digests): the (c) figures mix versions\n", len(digests))
 	}
