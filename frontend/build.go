@@ -15,6 +15,7 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/shabunble/shabunble/frontend/spec"
 	bkllb "github.com/shabunble/shabunble/llb"
+	"golang.org/x/sync/errgroup"
 )
 
 // builder holds what one build shares across its platforms.
@@ -82,14 +83,25 @@ func (b *builder) buildPlatform(ctx context.Context, mainCtx llb.State, hasReq b
 		NoCache:         b.bc.IsNoCache,
 		Target:          b.bc.Target,
 	}
-	var err error
-	if in.Build, err = b.resolveImage(ctx, s.Base.Build, p); err != nil {
-		return nil, s.Errorf("base.build", "check the image name, or pass it with --build-context", "%v", err)
-	}
-	if s.Deploy != spec.Scratch {
-		if in.Deploy, err = b.resolveImage(ctx, s.Base.Deploy, p); err != nil {
-			return nil, s.Errorf("base.deploy", "check the image name, or pass it with --build-context", "%v", err)
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.Go(func() error {
+		var err error
+		if in.Build, err = b.resolveImage(ectx, s.Base.Build, p); err != nil {
+			return s.Errorf("base.build", "check the image name, or pass it with --build-context", "%v", err)
 		}
+		return nil
+	})
+	if s.Deploy != spec.Scratch {
+		eg.Go(func() error {
+			var err error
+			if in.Deploy, err = b.resolveImage(ectx, s.Base.Deploy, p); err != nil {
+				return s.Errorf("base.deploy", "check the image name, or pass it with --build-context", "%v", err)
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
 	}
 	if err := b.prepareDeploy(ctx, &in); err != nil {
 		return nil, err

@@ -32,6 +32,11 @@ func (b *builder) findPython(ctx context.Context, img bkllb.Image) (interpreter,
 	if err != nil {
 		return interpreter{}, err
 	}
+	return findPythonIn(ctx, ref, img)
+}
+
+// findPythonIn is findPython on an image already solved to ref.
+func findPythonIn(ctx context.Context, ref client.Reference, img bkllb.Image) (interpreter, error) {
 	var found []interpreter
 	for _, dir := range pythonDirs {
 		entries, err := ref.ReadDir(ctx, client.ReadDirRequest{Path: dir, IncludePattern: "python3.*"})
@@ -56,24 +61,15 @@ func (b *builder) findPython(ctx context.Context, img bkllb.Image) (interpreter,
 	return found[0], nil
 }
 
-// pythons finds both interpreters and insists that they are the same
-// major.minor, since the packages installed with one must import in the
-// other.
-func (b *builder) pythons(ctx context.Context, s *spec.Spec, build, deploy bkllb.Image) (bkllb.Python, error) {
-	bp, err := b.findPython(ctx, build)
-	if err != nil {
-		return bkllb.Python{}, s.Errorf("base.build", "pick a build image with Python 3", "%v", err)
+// samePython insists that the two interpreters are the same major.minor,
+// since the packages installed with one must import in the other.
+func samePython(s *spec.Spec, bp, dp interpreter) error {
+	if bp.Version == dp.Version {
+		return nil
 	}
-	dp, err := b.findPython(ctx, deploy)
-	if err != nil {
-		return bkllb.Python{}, s.Errorf("base.deploy", "pick a deploy image with Python 3", "%v", err)
-	}
-	if bp.Version != dp.Version {
-		return bkllb.Python{}, s.Errorf("base.build", "pick a build and a deploy image with the same Python major.minor",
-			"the build image %s has Python %s (%s) but the deploy image %s has Python %s (%s)",
-			build.Ref, bp.Version, bp.Path, deploy.Ref, dp.Version, dp.Path)
-	}
-	return bkllb.Python{Version: bp.Version, BuildInterpreter: bp.Path, DeployInterpreter: dp.Path}, nil
+	return s.Errorf("base.build", "pick a build and a deploy image with the same Python major.minor",
+		"the build image %s has Python %s (%s) but the deploy image %s has Python %s (%s)",
+		s.Base.Build, bp.Version, bp.Path, s.Base.Deploy, dp.Version, dp.Path)
 }
 
 func (b *builder) solve(ctx context.Context, st llb.State) (client.Reference, error) {
