@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/shabunble/shabunble/frontend/closure"
 	bkllb "github.com/shabunble/shabunble/llb"
+	"golang.org/x/sync/errgroup"
 )
 
 // triplets are the Debian multiarch folder names of each architecture.
@@ -76,23 +78,44 @@ func addNativeNeeds(ctx context.Context, r *closure.Resolver, fsys closure.FS, d
 	})
 }
 
-// walk calls fn for every file under dir, without following symlinks.
+// walkParallel is how many folders walk lists at once: each listing is a
+// gateway round trip, and a base image has hundreds of folders.
+const walkParallel = 16
+
+// walk calls fn for every file under dir, without following symlinks. The
+// folders are listed concurrently; fn is called for one file at a time, in
+// no set order, so callers sort what they collect.
 func walk(ctx context.Context, fsys closure.FS, dir string, fn func(string, closure.Stat) error) error {
-	entries, err := fsys.ReadDir(ctx, dir)
-	if err != nil {
-		return nil // a missing folder has nothing in it
-	}
-	for _, e := range entries {
-		p := path.Join(dir, e.Name)
-		if e.Mode.IsDir() {
-			if err := walk(ctx, fsys, p, fn); err != nil {
+	var mu sync.Mutex
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(walkParallel)
+	var visit func(dir string) error
+	visit = func(dir string) error {
+		entries, err := fsys.ReadDir(ctx, dir)
+		if err != nil {
+			return nil // a missing folder has nothing in it
+		}
+		for _, e := range entries {
+			p := path.Join(dir, e.Name)
+			if e.Mode.IsDir() {
+				// A full pool lists the folder here rather than wait for
+				// a slot that this very goroutine may hold.
+				if !eg.TryGo(func() error { return visit(p) }) {
+					if err := visit(p); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			mu.Lock()
+			err := fn(p, e)
+			mu.Unlock()
+			if err != nil {
 				return err
 			}
-			continue
 		}
-		if err := fn(p, e); err != nil {
-			return err
-		}
+		return nil
 	}
-	return nil
+	eg.Go(func() error { return visit(dir) })
+	return eg.Wait()
 }

@@ -90,6 +90,7 @@ func (b *builder) shellTrim(ctx context.Context, s *spec.Spec, fsys closure.FS, 
 		}
 		return nil
 	})
+	slices.Sort(t.Remove) // the walk's order is not set; the LLB must be
 	return t, err
 }
 
@@ -102,6 +103,7 @@ func setuidFiles(ctx context.Context, fsys closure.FS) ([]string, error) {
 		}
 		return nil
 	})
+	slices.Sort(out)
 	return out, err
 }
 
