@@ -53,7 +53,7 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	hasReq, err := checkApp(ctx, ctxRef, b.spec)
+	hasReq, err := checkApp(ctx, newRefFS(ctxRef), b.spec)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,9 @@ func (b *builder) buildPlatform(ctx context.Context, mainCtx llb.State, hasReq b
 	if err != nil {
 		return nil, err
 	}
-	ref, err := b.solve(ctx, res.State)
+	// The result is left to the exporter to evaluate, as the Dockerfile
+	// frontend does.
+	ref, err := b.solveRef(ctx, res.State, false)
 	if err != nil {
 		return nil, err
 	}

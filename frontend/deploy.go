@@ -12,8 +12,8 @@ import (
 // prepareDeploy finds out, from the images' files, what the deploy mode
 // needs: the interpreters, the runtime closure when the deploy base has no
 // interpreter, and what to leave out of the deploy base. The two images
-// are pulled at the same time, as the Dockerfile frontend does with its
-// stages.
+// are pulled at the same time, and the requirements installed while the
+// deploy base is looked at.
 func (b *builder) prepareDeploy(ctx context.Context, in *bkllb.Input) error {
 	s := in.Spec
 	var bp interpreter
@@ -24,7 +24,17 @@ func (b *builder) prepareDeploy(ctx context.Context, in *bkllb.Input) error {
 		if bp, err = b.findPython(ectx, in.Build); err != nil {
 			return s.Errorf("base.build", "pick a build image with Python 3", "%v", err)
 		}
-		return nil
+		if !in.HasRequirements {
+			return nil
+		}
+		// Install the requirements while the deploy base is inspected,
+		// as the Dockerfile frontend runs stages side by side; the final
+		// solve then finds the result in the cache.
+		early := *in
+		early.Python = bkllb.Python{Version: bp.Version, BuildInterpreter: bp.Path}
+		st, _ := bkllb.PythonDeps(early)
+		_, err = b.solve(ectx, st)
+		return err
 	})
 	if s.Deploy != spec.Scratch {
 		eg.Go(func() error {

@@ -72,12 +72,20 @@ func samePython(s *spec.Spec, bp, dp interpreter) error {
 		s.Base.Build, bp.Version, bp.Path, s.Base.Deploy, dp.Version, dp.Path)
 }
 
+// solve solves st to a reference whose files can be read. It is evaluated
+// now: a lazy solve would only pull an image at the first read, so two
+// images solved side by side would still be pulled one after the other.
 func (b *builder) solve(ctx context.Context, st llb.State) (client.Reference, error) {
+	return b.solveRef(ctx, st, true)
+}
+
+// solveRef solves st, evaluating it at once when evaluate is set.
+func (b *builder) solveRef(ctx context.Context, st llb.State, evaluate bool) (client.Reference, error) {
 	def, err := st.Marshal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := b.c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: b.bc.CacheImports})
+	res, err := b.c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: b.bc.CacheImports, Evaluate: evaluate})
 	if err != nil {
 		return nil, err
 	}

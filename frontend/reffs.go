@@ -31,8 +31,8 @@ func toStat(st *fstypes.Stat) closure.Stat {
 	return closure.Stat{Name: path.Base(st.Path), Mode: fs.FileMode(st.Mode), Size: st.Size, Linkname: st.Linkname}
 }
 
-// Lstat implements closure.FS: StatFile follows symlinks, a listing of the
-// parent does not.
+// Lstat implements closure.FS from a listing of the parent folder, since
+// StatFile follows symlinks (bounded to the root).
 func (r refFS) Lstat(ctx context.Context, p string) (closure.Stat, error) {
 	if path.Clean(p) == "/" {
 		st, err := r.ref.StatFile(ctx, client.StatRequest{Path: "/"})

@@ -41,36 +41,22 @@ func runtimeState(in Input, withEtc bool) bk.State {
 	rt := in.Runtime
 	// The chain starts with a no-op, so that every step can be a method.
 	fa := bk.Mkdir("/", 0o755, bk.WithParents(true))
-	add := func(next func(*bk.FileAction) *bk.FileAction) {
-		fa = next(fa)
-	}
-	mkdir := func(p string, mode fs.FileMode) {
-		add(func(f *bk.FileAction) *bk.FileAction { return f.Mkdir(p, mode, bk.WithParents(true)) })
-	}
 	if withEtc {
 		// LLB's mkdir and a copy's numeric mode keep only the permission
 		// bits; a symbolic mode can set the sticky bit.
-		add(func(f *bk.FileAction) *bk.FileAction {
-			return f.Copy(bk.Scratch(), "/", "/tmp", &bk.CopyInfo{Mode: &bk.ChmodOpt{ModeStr: "1777"}})
-		})
-		mkdir("/etc", 0o755)
-		add(func(f *bk.FileAction) *bk.FileAction {
-			return f.Mkfile("/etc/passwd", 0o644, []byte(passwd)).Mkfile("/etc/group", 0o644, []byte(group))
-		})
+		fa = fa.Copy(bk.Scratch(), "/", "/tmp", &bk.CopyInfo{Mode: &bk.ChmodOpt{ModeStr: "1777"}}).
+			Mkdir("/etc", 0o755, bk.WithParents(true)).
+			Mkfile("/etc/passwd", 0o644, []byte(passwd)).
+			Mkfile("/etc/group", 0o644, []byte(group))
 	}
 	for _, link := range slices.Sorted(maps.Keys(rt.Links)) {
-		mkdir(path.Dir(link), 0o755)
-		add(func(f *bk.FileAction) *bk.FileAction { return f.Symlink(rt.Links[link], link) })
+		fa = fa.Mkdir(path.Dir(link), 0o755, bk.WithParents(true)).Symlink(rt.Links[link], link)
 	}
 	for _, p := range rt.Files {
-		add(func(f *bk.FileAction) *bk.FileAction {
-			return f.Copy(in.Build.State, p, p, &bk.CopyInfo{CreateDestPath: true})
-		})
+		fa = fa.Copy(in.Build.State, p, p, &bk.CopyInfo{CreateDestPath: true})
 	}
 	for _, d := range rt.Dirs {
-		add(func(f *bk.FileAction) *bk.FileAction {
-			return f.Copy(in.Build.State, d, d, &bk.CopyInfo{CopyDirContentsOnly: true, CreateDestPath: true, ExcludePatterns: rt.Exclude})
-		})
+		fa = fa.Copy(in.Build.State, d, d, &bk.CopyInfo{CopyDirContentsOnly: true, CreateDestPath: true, ExcludePatterns: rt.Exclude})
 	}
 	return bk.Scratch().File(fa, in.stageOpts(StageDeploy, "copy the "+in.Spec.Language+" runtime from "+in.Spec.Base.Build, "language")...)
 }
