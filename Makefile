@@ -25,9 +25,11 @@ frontend:
 	$(GO) run ./integration/testworld frontend
 
 ## test: all tests, against the world
+## test: all tests against the world, after a one-sample smoke run of the
+## bench (first, so that go test's summary is the last thing printed)
 test: world
-	$(WITH_WORLD) $(GO) test -count=1 -timeout 40m ./...
 	$(WITH_WORLD) $(GO) run ./bench -runs 1 -smoke -out $${TMPDIR:-/tmp}/shabunble-bench-smoke.md >/dev/null
+	$(WITH_WORLD) $(GO) test -count=1 -timeout 40m ./...
 
 ## demo: build examples/python-basic through `# syntax=`, run it, show that no shell runs
 demo: world
