@@ -24,7 +24,6 @@ world-env:
 frontend:
 	$(GO) run ./integration/testworld frontend
 
-## test: all tests, against the world
 ## test: all tests against the world, after a one-sample smoke run of the
 ## bench (first, so that go test's summary is the last thing printed)
 test: world
