@@ -1,6 +1,7 @@
 package integration
 
 import (
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"io/fs"
 	"strings"
 	"testing"
@@ -222,6 +223,11 @@ func TestSetuidRemoved(t *testing.T) {
 	checkHardened(t, fl)
 }
 
-func historyText(cfg interface{}) string {
-	return strings.ReplaceAll(strings.ReplaceAll(fmtAny(cfg), "\\u0026", "&"), "\\\"", "\"")
+// historyText is the image history's CreatedBy lines.
+func historyText(cfg v1.ConfigFile) string {
+	var lines []string
+	for _, h := range cfg.History {
+		lines = append(lines, h.CreatedBy)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -125,11 +124,6 @@ func requireContains(t *testing.T, what, s string, wants ...string) {
 			t.Errorf("%s does not contain %q:\n%s", what, want, tail(s, 3000))
 		}
 	}
-}
-
-func fmtAny(v any) string {
-	dt, _ := json.Marshal(v)
-	return string(dt)
 }
 
 // imageSize is the uncompressed size of the regular files of an image.
