@@ -8,6 +8,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/shabunble/shabunble/integration/world"
 	"os"
 	"time"
 
@@ -69,7 +70,7 @@ func main() {
 			if err != nil {
 				return err
 			}
-			env, err := readEnv(p.envFile())
+			env, err := world.ReadEnv(p.envFile())
 			if err != nil {
 				return fmt.Errorf("%w (run `make world` first)", err)
 			}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -182,28 +181,6 @@ func stopPid(pidFile, want string) error {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 	time.Sleep(200 * time.Millisecond)
 	return os.Remove(pidFile)
-}
-
-// readEnv parses a KEY=VALUE file.
-func readEnv(file string) (map[string]string, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	env := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if ok {
-			env[k] = v
-		}
-	}
-	return env, sc.Err()
 }
 
 // writeEnv writes a sorted, shell-sourceable KEY=VALUE file. Values are

@@ -82,7 +82,7 @@ func Open() (*World, error) {
 	} else {
 		file, err := envFile()
 		if err == nil {
-			env, err = readEnv(file)
+			env, err = ReadEnv(file)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("test world not ready (%v): run `make world` in the repo root", err)
@@ -126,7 +126,9 @@ func envFile() (string, error) {
 	}
 }
 
-func readEnv(file string) (map[string]string, error) {
+// ReadEnv parses a KEY=VALUE file such as .world/env; blank lines and
+// # comments are skipped.
+func ReadEnv(file string) (map[string]string, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
