@@ -8,15 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/shabunble/shabunble/integration/world"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
@@ -42,47 +41,11 @@ func ociStats(ociTar, tmp string) (imageStats, error) {
 		return imageStats{}, err
 	}
 	defer os.RemoveAll(dir)
-	if out, err := exec.Command("tar", "-xf", ociTar, "-C", dir).CombinedOutput(); err != nil {
-		return imageStats{}, fmt.Errorf("untar %s: %v: %s", ociTar, err, out)
-	}
-	idx, err := layout.ImageIndexFromPath(dir)
-	if err != nil {
-		return imageStats{}, err
-	}
-	img, err := pick(idx)
+	img, err := world.OpenImage(dir, ociTar, "linux/amd64")
 	if err != nil {
 		return imageStats{}, err
 	}
 	return stats(img)
-}
-
-// pick finds the linux/amd64 image in idx, skipping attestation manifests.
-func pick(idx v1.ImageIndex) (v1.Image, error) {
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range im.Manifests {
-		switch {
-		case d.MediaType.IsIndex():
-			sub, err := idx.ImageIndex(d.Digest)
-			if err != nil {
-				return nil, err
-			}
-			if img, err := pick(sub); err == nil {
-				return img, nil
-			}
-		case d.MediaType.IsImage():
-			if d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
-				continue
-			}
-			if d.Platform != nil && (d.Platform.OS != "linux" || d.Platform.Architecture != "amd64") {
-				continue
-			}
-			return idx.Image(d.Digest)
-		}
-	}
-	return nil, errors.New("no linux/amd64 image in the index")
 }
 
 func stats(img v1.Image) (imageStats, error) {

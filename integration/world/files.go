@@ -25,7 +25,7 @@ type File struct {
 // the tar headers, so setuid, setgid and sticky bits are exact.
 func Files(t testing.TB, ociTar, platform string) map[string]File {
 	t.Helper()
-	img, err := openImage(t.TempDir(), ociTar, platform)
+	img, err := OpenImage(t.TempDir(), ociTar, platform)
 	if err != nil {
 		t.Fatal(err)
 	}

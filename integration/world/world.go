@@ -235,7 +235,7 @@ func ReadImageConfig(ociTar, platform string) (v1.ConfigFile, error) {
 }
 
 func imageConfig(dir, ociTar, platform string) (v1.ConfigFile, error) {
-	img, err := openImage(dir, ociTar, platform)
+	img, err := OpenImage(dir, ociTar, platform)
 	if err != nil {
 		return v1.ConfigFile{}, err
 	}
@@ -251,7 +251,7 @@ func imageConfig(dir, ociTar, platform string) (v1.ConfigFile, error) {
 // Owners, modes and setuid bits are preserved.
 func Rootfs(t testing.TB, ociTar, platform string) string {
 	t.Helper()
-	img, err := openImage(t.TempDir(), ociTar, platform)
+	img, err := OpenImage(t.TempDir(), ociTar, platform)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,9 +278,9 @@ func extract(dir string, img v1.Image) (string, error) {
 	return rootfs, nil
 }
 
-// openImage unpacks the OCI layout tar into dir and picks the image for
+// OpenImage unpacks the OCI layout tar into dir and picks the image for
 // platform ("" = linux/amd64).
-func openImage(dir, ociTar, platform string) (v1.Image, error) {
+func OpenImage(dir, ociTar, platform string) (v1.Image, error) {
 	if platform == "" {
 		platform = "linux/amd64"
 	}
@@ -398,7 +398,7 @@ func (w *World) run(dir, ociTar string, opts RunOpts) (RunResult, error) {
 			return RunResult{}, err
 		}
 	}
-	img, err := openImage(layoutDir, ociTar, opts.Platform)
+	img, err := OpenImage(layoutDir, ociTar, opts.Platform)
 	if err != nil {
 		return RunResult{}, err
 	}
