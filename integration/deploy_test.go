@@ -16,15 +16,6 @@ func buildSpec(t *testing.T, w *world.World, dir, name string, extra ...string) 
 	return img
 }
 
-func mustRun(t *testing.T, img string, opts world.RunOpts) world.RunResult {
-	t.Helper()
-	res, err := world.RunImage(t, img, opts)
-	if err != nil || res.ExitCode != 0 {
-		t.Fatalf("run %v failed: %v (exit %d)\nstdout:\n%s\nstderr:\n%s", opts, err, res.ExitCode, res.Stdout, res.Stderr)
-	}
-	return res
-}
-
 func requireNotRunnable(t *testing.T, img string, progs ...string) {
 	t.Helper()
 	for _, prog := range progs {

@@ -139,3 +139,23 @@ func imageSize(t *testing.T, img string) int64 {
 	})
 	return n
 }
+
+// requireCountdown checks the basic example's output: the greeting, the
+// countdown and the three explosions its spec's --loops 3 asks for.
+func requireCountdown(t *testing.T, stdout string) {
+	t.Helper()
+	requireContains(t, "output", stdout, "hello", "10\n", "1\n", "B O O M !")
+	if n := strings.Count(stdout, "B O O M !"); n != 3 {
+		t.Errorf("want 3 explosions for --loops 3, got %d", n)
+	}
+}
+
+// mustRun runs the image and fails the test unless it exits 0.
+func mustRun(t *testing.T, img string, opts world.RunOpts) world.RunResult {
+	t.Helper()
+	res, err := world.RunImage(t, img, opts)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("run %v failed: %v (exit %d)\nstdout:\n%s\nstderr:\n%s", opts, err, res.ExitCode, res.Stdout, res.Stderr)
+	}
+	return res
+}

@@ -106,10 +106,7 @@ func (p inProcess) run(t *testing.T, w *world.World) (string, *bkclient.SolveRes
 func TestInProcessBuild(t *testing.T) {
 	w := world.Load(t)
 	img, _ := inProcess{dir: example("python-basic"), build: frontend.Build}.run(t, w)
-	res, err := world.RunImage(t, img, world.RunOpts{})
-	if err != nil || res.ExitCode != 0 {
-		t.Fatalf("run failed: %v\n%s", err, res.Stderr)
-	}
+	res := mustRun(t, img, world.RunOpts{})
 	requireContains(t, "output", res.Stdout, "B O O M !")
 }
 
@@ -134,10 +131,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 		},
 	}.run(t, w)
 
-	run, err := world.RunImage(t, img, world.RunOpts{})
-	if err != nil || run.ExitCode != 0 {
-		t.Fatalf("run failed: %v\n%s", err, run.Stderr)
-	}
+	run := mustRun(t, img, world.RunOpts{})
 	requireContains(t, "output", run.Stdout, "_speedups")
 
 	if hits := blobsContaining(t, img, []byte(token)); len(hits) > 0 {

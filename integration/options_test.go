@@ -20,10 +20,7 @@ func TestGatewayFrontend(t *testing.T) {
 		"--output", "type=oci,dest="+dest); err != nil {
 		t.Fatalf("gateway.v0 build: %v\n%s", err, tail(stderr, 3000))
 	}
-	res, err := world.RunImage(t, dest, world.RunOpts{})
-	if err != nil || res.ExitCode != 0 {
-		t.Fatalf("run failed: %v\n%s", err, res.Stderr)
-	}
+	res := mustRun(t, dest, world.RunOpts{})
 	requireContains(t, "output", res.Stdout, "B O O M !")
 }
 
